@@ -1,5 +1,10 @@
 package saferlhf.beaverworld;
 
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,6 +12,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.TreeSet;
 import saferlhf.data.BeaverTailsEvalPrompt;
+import saferlhf.data.JsonlWriter;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
 import saferlhf.data.SftRecord;
@@ -108,6 +114,50 @@ public final class BeaverWorld {
 
         return new Splits(config, List.copyOf(sft), List.copyOf(train), List.copyOf(test), List.copyOf(rlShuffled),
                 interleave(evalHarmful), interleave(evalBenign));
+    }
+
+    /**
+     * Writes the splits to {@code dir} in the layout the data registry knows (every file written atomically):
+     * {@code sft/train.jsonl}, {@code preference/train.jsonl.xz}, {@code preference/test.jsonl.xz} (PKU-SafeRLHF v1),
+     * {@code rl/prompts.jsonl}, {@code eval/harmful.jsonl} (BeaverTails-Evaluation format), {@code eval/benign.jsonl},
+     * {@code tokenizer.json} and {@code world.json} (the generating configuration).
+     */
+    public static void write(Splits splits, Path dir) throws IOException {
+        JsonlWriter.write(dir.resolve("sft/train.jsonl"), splits.sft());
+        JsonlWriter.write(dir.resolve("preference/train.jsonl.xz"), splits.preferenceTrain());
+        JsonlWriter.write(dir.resolve("preference/test.jsonl.xz"), splits.preferenceTest());
+        JsonlWriter.write(dir.resolve("rl/prompts.jsonl"), splits.rlPrompts());
+        JsonlWriter.write(dir.resolve("eval/harmful.jsonl"), splits.evalHarmful());
+        JsonlWriter.write(dir.resolve("eval/benign.jsonl"), splits.evalBenign());
+        writeAtomically(dir.resolve("tokenizer.json"), TokenizerJson.beaverWorld());
+        Config c = splits.config();
+        writeAtomically(dir.resolve("world.json"), String.format(java.util.Locale.ROOT, """
+                {
+                  "world": "BeaverWorld",
+                  "seed": %d,
+                  "sft_examples": %d,
+                  "preference_train": %d,
+                  "preference_test": %d,
+                  "rl_prompts_per_intent": %d,
+                  "eval_prompts_per_intent": %d,
+                  "helpfulness_temperature": %s,
+                  "safety_flip_probability": %s,
+                  "vocabulary_size": %d
+                }
+                """, c.seed(), c.sftExamples(), c.preferenceTrain(), c.preferenceTest(), c.rlPromptsPerIntent(),
+                c.evalPromptsPerIntent(), c.annotator().helpfulnessTemperature(), c.annotator().safetyFlipProbability(),
+                vocabulary().size()));
+    }
+
+    private static void writeAtomically(Path file, String text) throws IOException {
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
+        try {
+            Files.writeString(temporary, text, StandardCharsets.UTF_8);
+            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } finally {
+            Files.deleteIfExists(temporary);
+        }
     }
 
     private static SafeRlhfRecord pair(Prompt prompt, Annotator annotator, Judge judge, SplittableRandom random) {

@@ -1,0 +1,122 @@
+package saferlhf.explore;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import org.knowm.xchart.BitmapEncoder;
+import org.knowm.xchart.CategoryChart;
+import org.knowm.xchart.CategoryChartBuilder;
+import org.knowm.xchart.XYChart;
+import org.knowm.xchart.XYChartBuilder;
+import org.knowm.xchart.internal.chartpart.Chart;
+import org.knowm.xchart.style.Styler;
+
+/**
+ * XChart helpers: bar charts, histograms and line charts that save as PNG and show inline in a notebook
+ * ({@code display(Charts.image(chart))} on a Java kernel). Runs headless.
+ */
+public final class Charts {
+    static {
+        if (System.getProperty("java.awt.headless") == null) System.setProperty("java.awt.headless", "true");
+    }
+
+    public static final int WIDTH = 800;
+    public static final int HEIGHT = 450;
+
+    private Charts() {}
+
+    /** A bar chart of labelled counts or values, in the map's iteration order. */
+    public static CategoryChart bar(String title, String xLabel, String yLabel, Map<String, ? extends Number> values) {
+        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title)
+                .xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setLegendVisible(false);
+        chart.getStyler().setXAxisLabelRotation(45);
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.addSeries(yLabel, new ArrayList<>(values.keySet()), new ArrayList<Number>(values.values()));
+        return chart;
+    }
+
+    /**
+     * Overlaid histograms with shared bins, one series per map entry (for example the costs of safe and of unsafe
+     * responses). Each series is drawn as a step line over {@code bins} equal-width bins spanning all values.
+     */
+    public static XYChart histogram(String title, String xLabel, Map<String, double[]> series, int bins) {
+        if (bins < 1) throw new IllegalArgumentException("bins must be >= 1");
+        double min = series.values().stream().flatMapToDouble(Arrays::stream).min().orElse(0);
+        double max = series.values().stream().flatMapToDouble(Arrays::stream).max().orElse(1);
+        if (max <= min) max = min + 1;
+        double width = (max - min) / bins;
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle("count").build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setDefaultSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Area);
+        chart.getStyler().setMarkerSize(0);
+        for (Map.Entry<String, double[]> entry : series.entrySet()) {
+            double[] counts = new double[bins];
+            for (double v : entry.getValue()) counts[Math.min(bins - 1, (int) ((v - min) / width))]++;
+            // a step outline: two points per bin
+            double[] x = new double[2 * bins];
+            double[] y = new double[2 * bins];
+            for (int b = 0; b < bins; b++) {
+                x[2 * b] = min + b * width;
+                x[2 * b + 1] = min + (b + 1) * width;
+                y[2 * b] = counts[b];
+                y[2 * b + 1] = counts[b];
+            }
+            chart.addSeries(entry.getKey(), x, y);
+        }
+        return chart;
+    }
+
+    /** One histogram of a single series. */
+    public static XYChart histogram(String title, String xLabel, double[] values, int bins) {
+        return histogram(title, xLabel, Map.of(xLabel, values), bins);
+    }
+
+    /** A line chart: each series is {@code {x[], y[]}}. */
+    public static XYChart line(String title, String xLabel, String yLabel, Map<String, double[][]> series) {
+        XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setMarkerSize(0);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        for (Map.Entry<String, double[][]> entry : series.entrySet()) {
+            chart.addSeries(entry.getKey(), entry.getValue()[0], entry.getValue()[1]);
+        }
+        return chart;
+    }
+
+    /** A line chart of one series {@code y} against its index. */
+    public static XYChart line(String title, String xLabel, String yLabel, List<? extends Number> y) {
+        double[] xs = new double[y.size()];
+        double[] ys = new double[y.size()];
+        for (int i = 0; i < ys.length; i++) {
+            xs[i] = i;
+            ys[i] = y.get(i).doubleValue();
+        }
+        return line(title, xLabel, yLabel, Map.of(yLabel, new double[][] {xs, ys}));
+    }
+
+    /** The chart as an image, for {@code display(...)} in a notebook. */
+    public static BufferedImage image(Chart<?, ?> chart) {
+        return BitmapEncoder.getBufferedImage(chart);
+    }
+
+    /** Saves the chart as a PNG file (parent folders created) and returns the path. */
+    public static Path savePng(Chart<?, ?> chart, Path file) {
+        try {
+            if (file.getParent() != null) Files.createDirectories(file.getParent());
+            String name = file.toString();
+            String base = name.endsWith(".png") ? name.substring(0, name.length() - 4) : name;
+            BitmapEncoder.saveBitmap(chart, base, BitmapEncoder.BitmapFormat.PNG);
+            return Path.of(base + ".png");
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write chart " + file, e);
+        }
+    }
+}

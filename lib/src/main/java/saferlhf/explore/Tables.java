@@ -1,0 +1,145 @@
+package saferlhf.explore;
+
+import java.util.Map;
+import saferlhf.data.BeaverTailsEvalPrompt;
+import saferlhf.data.BeaverTailsRecord;
+import saferlhf.data.PreferencePair;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SafeRlhfRecord;
+import saferlhf.data.SftRecord;
+import tech.tablesaw.api.BooleanColumn;
+import tech.tablesaw.api.DoubleColumn;
+import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.StringColumn;
+import tech.tablesaw.api.Table;
+
+/**
+ * Tablesaw tables from the kit's record types, for exploration in a notebook
+ * ({@code display("text/plain", table.print())}) or a script. They hold the text, so build them from a sample
+ * (for example the first 10,000 records) of the 300K-record sets; {@code saferlhf.data.DataStats} streams instead.
+ */
+public final class Tables {
+    private Tables() {}
+
+    /** One row per preference pair, with the reference's field names; v1 records add severities and sources. */
+    public static Table preferences(String name, Iterable<? extends PreferencePair> pairs) {
+        StringColumn prompt = StringColumn.create("prompt"), response0 = StringColumn.create("response_0"),
+                response1 = StringColumn.create("response_1"), source = StringColumn.create("response_0_source");
+        BooleanColumn safe0 = BooleanColumn.create("is_response_0_safe"), safe1 = BooleanColumn.create("is_response_1_safe");
+        IntColumn better = IntColumn.create("better_response_id"), safer = IntColumn.create("safer_response_id"),
+                severity0 = IntColumn.create("response_0_severity_level"), severity1 = IntColumn.create("response_1_severity_level");
+        boolean v1 = false;
+        for (PreferencePair pair : pairs) {
+            prompt.append(pair.prompt());
+            response0.append(pair.response0());
+            response1.append(pair.response1());
+            safe0.append(pair.isResponse0Safe());
+            safe1.append(pair.isResponse1Safe());
+            better.append(pair.betterResponseId());
+            safer.append(pair.saferResponseId());
+            if (pair instanceof SafeRlhfRecord record) {
+                v1 = true;
+                severity0.append(record.response0SeverityLevel());
+                severity1.append(record.response1SeverityLevel());
+                source.append(record.response0Source());
+            } else {
+                severity0.appendMissing();
+                severity1.appendMissing();
+                source.appendMissing();
+            }
+        }
+        Table table = Table.create(name, prompt, response0, response1, safe0, safe1, better, safer);
+        return v1 ? table.addColumns(severity0, severity1, source) : table;
+    }
+
+    /**
+     * One row per response (two per pair): {@code prompt, response_id, response, is_safe, severity_level,
+     * is_better, is_safer, words}. Severity is missing for v0 records.
+     */
+    public static Table responses(String name, Iterable<? extends PreferencePair> pairs) {
+        StringColumn prompt = StringColumn.create("prompt"), response = StringColumn.create("response");
+        IntColumn id = IntColumn.create("response_id"), severity = IntColumn.create("severity_level"),
+                words = IntColumn.create("words");
+        BooleanColumn safe = BooleanColumn.create("is_safe"), isBetter = BooleanColumn.create("is_better"),
+                isSafer = BooleanColumn.create("is_safer");
+        for (PreferencePair pair : pairs) {
+            for (int i = 0; i < 2; i++) {
+                prompt.append(pair.prompt());
+                id.append(i);
+                response.append(pair.response(i));
+                safe.append(pair.isResponseSafe(i));
+                if (pair instanceof SafeRlhfRecord record) severity.append(record.severityLevel(i));
+                else severity.appendMissing();
+                isBetter.append(pair.betterResponseId() == i);
+                isSafer.append(pair.saferResponseId() == i);
+                words.append(wordCount(pair.response(i)));
+            }
+        }
+        return Table.create(name, prompt, id, response, safe, severity, isBetter, isSafer, words);
+    }
+
+    /** SFT demonstrations with their lengths in words. */
+    public static Table sft(String name, Iterable<SftRecord> records) {
+        StringColumn prompt = StringColumn.create("prompt"), response = StringColumn.create("response");
+        IntColumn words = IntColumn.create("response_words");
+        for (SftRecord r : records) {
+            prompt.append(r.prompt());
+            response.append(r.response());
+            words.append(wordCount(r.response()));
+        }
+        return Table.create(name, prompt, response, words);
+    }
+
+    /** BeaverTails QA records: prompt, response, is_safe, the number of harm categories flagged. */
+    public static Table beaverTails(String name, Iterable<BeaverTailsRecord> records) {
+        StringColumn prompt = StringColumn.create("prompt"), response = StringColumn.create("response"),
+                categories = StringColumn.create("categories");
+        BooleanColumn safe = BooleanColumn.create("is_safe");
+        for (BeaverTailsRecord r : records) {
+            prompt.append(r.prompt());
+            response.append(r.response());
+            safe.append(r.isSafe());
+            categories.append(String.join(";", r.category().stream().map(c -> c.key()).toList()));
+        }
+        return Table.create(name, prompt, response, safe, categories);
+    }
+
+    /** Prompt-only records: prompt and category (missing when absent). */
+    public static Table prompts(String name, Iterable<PromptRecord> records) {
+        StringColumn prompt = StringColumn.create("prompt"), category = StringColumn.create("category");
+        for (PromptRecord r : records) {
+            prompt.append(r.prompt());
+            if (r.category() == null) category.appendMissing();
+            else category.append(r.category());
+        }
+        return Table.create(name, prompt, category);
+    }
+
+    /** BeaverTails-Evaluation prompts: prompt, category key, category_id. */
+    public static Table evalPrompts(String name, Iterable<BeaverTailsEvalPrompt> records) {
+        StringColumn prompt = StringColumn.create("prompt"), category = StringColumn.create("category");
+        IntColumn id = IntColumn.create("category_id");
+        for (BeaverTailsEvalPrompt r : records) {
+            prompt.append(r.prompt());
+            category.append(r.category().key());
+            id.append(r.categoryId());
+        }
+        return Table.create(name, prompt, category, id);
+    }
+
+    /** A two-column table of labelled numbers (for example category counts), in the map's order. */
+    public static Table counts(String name, String keyColumn, String valueColumn, Map<String, ? extends Number> values) {
+        StringColumn keys = StringColumn.create(keyColumn);
+        DoubleColumn numbers = DoubleColumn.create(valueColumn);
+        values.forEach((k, v) -> {
+            keys.append(k);
+            numbers.append(v.doubleValue());
+        });
+        return Table.create(name, keys, numbers);
+    }
+
+    static int wordCount(String text) {
+        String trimmed = text.strip();
+        return trimmed.isEmpty() ? 0 : trimmed.split("\\s+").length;
+    }
+}
