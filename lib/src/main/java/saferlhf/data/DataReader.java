@@ -59,6 +59,8 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
             .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .build();
+    private static final ObjectMapper ARRAY_JSON = JsonMapper.builder()
+            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION).build();
     private static final List<String> SUFFIXES = List.of(".jsonl", ".jsonl.gz", ".jsonl.xz", ".json");
 
     private final List<Path> files;
@@ -448,7 +450,7 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
 
         ArraySource(Path path) throws IOException {
             this.path = path;
-            this.parser = JSON.createParser(decompressed(path));
+            this.parser = ARRAY_JSON.createParser(decompressed(path));
         }
 
         @Override
@@ -468,7 +470,7 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
                     parser.skipChildren();
                     throw new DataError(path.toString(), lineNr, null, "expected a JSON object, got " + token);
                 }
-                return JSON.readTree(parser);
+                return ARRAY_JSON.readTree(parser);
             } catch (JsonParseException e) {
                 long at = e.getLocation() == null ? lineNr : e.getLocation().getLineNr();
                 throw new DataError(path.toString(), at, null, "malformed JSON: " + e.getOriginalMessage(), e);
