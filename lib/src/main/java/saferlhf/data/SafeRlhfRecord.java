@@ -23,7 +23,7 @@ public record SafeRlhfRecord(
         int betterResponseId,
         int saferResponseId,
         String response0Sha256,
-        String response1Sha256) implements PreferencePair {
+        String response1Sha256) implements PreferencePair, DataRecord {
 
     public SafeRlhfRecord {
         Records.requireId("better_response_id", betterResponseId);

@@ -8,7 +8,7 @@ public record SafeRlhfV0Record(
         boolean isResponse0Safe,
         boolean isResponse1Safe,
         int betterResponseId,
-        int saferResponseId) implements PreferencePair {
+        int saferResponseId) implements PreferencePair, DataRecord {
 
     public SafeRlhfV0Record {
         Records.requireId("better_response_id", betterResponseId);
