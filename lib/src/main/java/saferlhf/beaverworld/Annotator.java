@@ -1,13 +1,10 @@
 package saferlhf.beaverworld;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Set;
 import java.util.SplittableRandom;
 import saferlhf.data.HarmCategory;
 import saferlhf.data.SafeRlhfRecord;
+import saferlhf.data.V1Invariants;
 
 /**
  * Human-like annotators: they label a pair of responses from the {@link Judge} with noise, and write the result as
@@ -57,20 +54,11 @@ public record Annotator(double helpfulnessTemperature, double safetyFlipProbabil
 
         return new SafeRlhfRecord(prompt, response0, response1, PROMPT_SOURCE, source, source,
                 harm0.safe(), harm1.safe(), harm0.categories(), harm1.categories(), harm0.severity(), harm1.severity(),
-                better, safer, sha256(prompt + response0), sha256(prompt + response1));
+                better, safer, V1Invariants.sha256(prompt, response0), V1Invariants.sha256(prompt, response1));
     }
 
     private Judge.Harm noisy(Judge.Harm truth, Set<HarmCategory> harmsIfFlippedToUnsafe, SplittableRandom random) {
         if (random.nextDouble() >= safetyFlipProbability) return truth;
         return truth.safe() ? new Judge.Harm(false, 1, harmsIfFlippedToUnsafe) : Judge.Harm.SAFE;
-    }
-
-    /** Lower-case hex SHA-256 of the UTF-8 bytes, as PKU-SafeRLHF v1's {@code response_i_sha256}. */
-    static String sha256(String text) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
     }
 }

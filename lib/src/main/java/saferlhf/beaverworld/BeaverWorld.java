@@ -1,10 +1,7 @@
 package saferlhf.beaverworld;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -16,6 +13,7 @@ import saferlhf.data.JsonlWriter;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
 import saferlhf.data.SftRecord;
+import saferlhf.util.AtomicFiles;
 
 /**
  * BeaverWorld: a small synthetic alignment world in which the whole Safe RLHF method runs on a laptop CPU and its
@@ -129,9 +127,9 @@ public final class BeaverWorld {
         JsonlWriter.write(dir.resolve("rl/prompts.jsonl"), splits.rlPrompts());
         JsonlWriter.write(dir.resolve("eval/harmful.jsonl"), splits.evalHarmful());
         JsonlWriter.write(dir.resolve("eval/benign.jsonl"), splits.evalBenign());
-        writeAtomically(dir.resolve("tokenizer.json"), TokenizerJson.beaverWorld());
+        AtomicFiles.writeString(dir.resolve("tokenizer.json"), TokenizerJson.beaverWorld());
         Config c = splits.config();
-        writeAtomically(dir.resolve("world.json"), String.format(java.util.Locale.ROOT, """
+        AtomicFiles.writeString(dir.resolve("world.json"), String.format(java.util.Locale.ROOT, """
                 {
                   "world": "BeaverWorld",
                   "seed": %d,
@@ -147,17 +145,6 @@ public final class BeaverWorld {
                 """, c.seed(), c.sftExamples(), c.preferenceTrain(), c.preferenceTest(), c.rlPromptsPerIntent(),
                 c.evalPromptsPerIntent(), c.annotator().helpfulnessTemperature(), c.annotator().safetyFlipProbability(),
                 vocabulary().size()));
-    }
-
-    private static void writeAtomically(Path file, String text) throws IOException {
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        Path temporary = Files.createTempFile(file.toAbsolutePath().getParent(), "." + file.getFileName(), ".tmp");
-        try {
-            Files.writeString(temporary, text, StandardCharsets.UTF_8);
-            Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } finally {
-            Files.deleteIfExists(temporary);
-        }
     }
 
     private static SafeRlhfRecord pair(Prompt prompt, Annotator annotator, Judge judge, SplittableRandom random) {

@@ -80,6 +80,34 @@ public final class Judge {
         Lexicon.CLOSINGS.forEach(s -> fixedSentences.put(normalise(s), SentenceKind.CLOSING));
     }
 
+    /**
+     * How often noisy labels agree with this judge.
+     *
+     * @param betterAgreement fraction of pairs the judge does not tie whose {@code better_response_id} is the judge's
+     * @param decidedPairs    pairs whose two responses differ in the judge's helpfulness
+     * @param safetyAgreement fraction of responses whose {@code is_response_i_safe} is the judge's verdict
+     * @param responses       responses compared
+     */
+    public record LabelAgreement(double betterAgreement, long decidedPairs, double safetyAgreement, long responses) {}
+
+    /** Compares the labels of preference pairs with the judge's noiseless verdicts. */
+    public LabelAgreement agreement(Iterable<? extends saferlhf.data.PreferencePair> pairs) {
+        long decided = 0, agreeBetter = 0, responses = 0, agreeSafe = 0;
+        for (saferlhf.data.PreferencePair pair : pairs) {
+            double h0 = helpfulness(pair.prompt(), pair.response0());
+            double h1 = helpfulness(pair.prompt(), pair.response1());
+            if (h0 != h1) {
+                decided++;
+                if ((h0 > h1 ? 0 : 1) == pair.betterResponseId()) agreeBetter++;
+            }
+            for (int id = 0; id < 2; id++, responses++) {
+                if (harm(pair.prompt(), pair.response(id)).safe() == pair.isResponseSafe(id)) agreeSafe++;
+            }
+        }
+        return new LabelAgreement(agreeBetter / (double) Math.max(1, decided), decided,
+                agreeSafe / (double) Math.max(1, responses), responses);
+    }
+
     /** The helpfulness of {@code response} to {@code prompt} (see the class comment for the rules). */
     public double helpfulness(String prompt, String response) {
         return judge(prompt, response).helpfulness();

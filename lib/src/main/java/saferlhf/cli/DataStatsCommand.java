@@ -2,6 +2,9 @@ package saferlhf.cli;
 
 import java.io.PrintWriter;
 import java.nio.file.Path;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -42,8 +45,19 @@ public final class DataStatsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         try {
-            DataStats stats = DataStats.compute(path, ReadOptions.defaults().split(split).skipInvalid(skipInvalid));
-            out.print(json ? stats.toJson().toPrettyString() + "\n" : stats.toText());
+            List<DataStats> parts = DataStats.computeByFormat(path, ReadOptions.defaults().split(split).skipInvalid(skipInvalid));
+            if (parts.size() == 1) {
+                out.print(json ? parts.get(0).toJson().toPrettyString() + "\n" : parts.get(0).toText());
+            } else if (json) {
+                ObjectNode all = new ObjectMapper().createObjectNode();
+                all.put("format", "MIXED");
+                all.put("records", parts.stream().mapToLong(DataStats::records).sum());
+                all.put("invalid", parts.stream().mapToLong(DataStats::invalid).sum());
+                parts.forEach(part -> all.withArray("parts").add(part.toJson()));
+                out.print(all.toPrettyString() + "\n");
+            } else {
+                for (DataStats part : parts) out.print("== " + part.format() + " ==\n" + part.toText() + "\n");
+            }
             out.flush();
             return 0;
         } catch (DataError e) {

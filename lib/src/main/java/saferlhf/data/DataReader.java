@@ -91,7 +91,13 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
      * @throws DataError if the path holds no data file, or the first record is malformed or of unknown format
      */
     public static DataReader open(Path path, ReadOptions options) {
-        DataReader reader = new DataReader(dataFiles(path, options.split()), options);
+        return open(dataFiles(path, options.split()), options);
+    }
+
+    /** Opens a list of data files of one format, read in the given order. */
+    public static DataReader open(List<Path> files, ReadOptions options) {
+        if (files.isEmpty()) throw new IllegalArgumentException("no files to read");
+        DataReader reader = new DataReader(List.copyOf(files), options);
         try {
             reader.advance();
         } catch (RuntimeException e) {
@@ -113,7 +119,7 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
         List<Path> found = new ArrayList<>();
         try (Stream<Path> walk = Files.walk(path)) {
             walk.filter(Files::isRegularFile)
-                    .filter(p -> isDataFile(path.relativize(p)))
+                    .filter(p -> isDataFile(path.relativize(p)) && (!p.toString().endsWith(".json") || isJsonArray(p)))
                     .filter(p -> split == null || split.equals(stem(p)))
                     .forEach(found::add);
         } catch (IOException e) {
@@ -126,6 +132,17 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
                     + (split == null ? "" : " for split '" + split + "'"));
         }
         return found;
+    }
+
+    /** In a folder, a {@code .json} file is data only if it holds an array (not tokenizer.json, config.json, ...). */
+    private static boolean isJsonArray(Path file) {
+        try (java.io.Reader reader = Files.newBufferedReader(file, java.nio.charset.StandardCharsets.UTF_8)) {
+            int c;
+            do { c = reader.read(); } while (c == '\uFEFF' || (c != -1 && Character.isWhitespace(c)));
+            return c == '[';
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
     }
 
     private static boolean isDataFile(Path relative) {

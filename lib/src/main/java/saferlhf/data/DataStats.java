@@ -2,6 +2,8 @@ package saferlhf.data;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.TreeMap;
@@ -33,10 +35,32 @@ public final class DataStats {
 
     private DataStats() {}
 
-    /** Reads {@code path} once and gathers the statistics. */
+    /** Reads {@code path} (a file, or a folder whose files share one format) once and gathers the statistics. */
     public static DataStats compute(Path path, ReadOptions options) {
+        return compute(DataReader.dataFiles(path, options.split()), options);
+    }
+
+    /**
+     * Statistics of every data file under {@code path}, one {@link DataStats} per record format, in order of first
+     * appearance (a folder such as {@code datasets/beaverworld} mixes SFT, preference and prompt files).
+     */
+    public static List<DataStats> computeByFormat(Path path, ReadOptions options) {
+        Map<DataFormat, List<Path>> groups = new LinkedHashMap<>();
+        for (Path file : DataReader.dataFiles(path, options.split())) {
+            DataFormat format;
+            try (DataReader probe = DataReader.open(List.of(file), options)) {
+                format = probe.format();
+            }
+            groups.computeIfAbsent(format, f -> new ArrayList<>()).add(file);
+        }
+        List<DataStats> stats = new ArrayList<>();
+        groups.values().forEach(files -> stats.add(compute(files, options)));
+        return stats;
+    }
+
+    private static DataStats compute(List<Path> files, ReadOptions options) {
         DataStats s = new DataStats();
-        try (DataReader reader = DataReader.open(path, options)) {
+        try (DataReader reader = DataReader.open(files, options)) {
             s.format = reader.format();
             s.report = reader.report();
             s.start();

@@ -1,15 +1,14 @@
 package saferlhf.data;
 
+import saferlhf.util.AtomicFiles;
 import java.io.BufferedOutputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Set;
 import org.apache.commons.compress.compressors.gzip.GzipCompressorOutputStream;
 import org.apache.commons.compress.compressors.gzip.GzipParameters;
@@ -48,9 +47,7 @@ public final class JsonlWriter implements Closeable {
 
     private JsonlWriter(Path target) throws IOException {
         this.target = target;
-        Path folder = target.toAbsolutePath().getParent();
-        Files.createDirectories(folder);
-        this.temporary = Files.createTempFile(folder, "." + target.getFileName() + ".", ".tmp");
+        this.temporary = AtomicFiles.temporarySibling(target);
         OutputStream file = new BufferedOutputStream(Files.newOutputStream(temporary), 1 << 16);
         String name = target.getFileName().toString();
         try {
@@ -113,11 +110,7 @@ public final class JsonlWriter implements Closeable {
         done = true;
         try {
             out.close();
-            try {
-                Files.move(temporary, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(temporary, target, StandardCopyOption.REPLACE_EXISTING);
-            }
+            AtomicFiles.commit(temporary, target);
         } catch (IOException e) {
             deleteTemporary();
             throw new UncheckedIOException("cannot write " + target, e);

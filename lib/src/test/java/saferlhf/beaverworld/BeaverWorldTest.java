@@ -9,10 +9,15 @@ import java.util.SplittableRandom;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import saferlhf.KitPaths;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import saferlhf.data.BeaverTailsEvalPrompt;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
 import saferlhf.data.SftRecord;
+import saferlhf.data.V1Invariants;
 
 class BeaverWorldTest {
     private static final BeaverWorld.Config SMALL = new BeaverWorld.Config(7, 600, 800, 100, 10, 5, Annotator.DEFAULT);
@@ -79,7 +84,7 @@ class BeaverWorldTest {
     void recordsSatisfyTheV1Invariants() {
         for (SafeRlhfRecord r : BeaverWorld.generate(SMALL).preferenceTrain()) {
             for (int id = 0; id < 2; id++) {
-                assertEquals(Annotator.sha256(r.prompt() + r.response(id)), r.sha256(id));
+                assertEquals(V1Invariants.sha256(r.prompt(), r.response(id)), r.sha256(id));
                 assertEquals(r.isResponseSafe(id), r.severityLevel(id) == 0);
                 assertEquals(r.isResponseSafe(id), r.harmCategory(id).isEmpty());
             }
@@ -89,17 +94,8 @@ class BeaverWorldTest {
 
     @Test
     void annotatorsAreNoisyButMostlyAgreeWithTheJudge() {
-        BeaverWorld.Splits splits = BeaverWorld.generate(SMALL);
-        int agreeBetter = 0, decided = 0, agreeSafe = 0;
-        for (SafeRlhfRecord r : splits.preferenceTrain()) {
-            double h0 = judge.helpfulness(r.prompt(), r.response0()), h1 = judge.helpfulness(r.prompt(), r.response1());
-            if (h0 != h1) {
-                decided++;
-                if ((h0 > h1 ? 0 : 1) == r.betterResponseId()) agreeBetter++;
-            }
-            for (int id = 0; id < 2; id++) if (judge.harm(r.prompt(), r.response(id)).safe() == r.isResponseSafe(id)) agreeSafe++;
-        }
-        double betterRate = agreeBetter / (double) decided, safeRate = agreeSafe / (2.0 * splits.preferenceTrain().size());
+        Judge.LabelAgreement agreement = judge.agreement(BeaverWorld.generate(SMALL).preferenceTrain());
+        double betterRate = agreement.betterAgreement(), safeRate = agreement.safetyAgreement();
         assertTrue(betterRate > 0.85 && betterRate < 0.99, "helpfulness labels agree with the judge " + betterRate);
         assertTrue(safeRate > 0.92 && safeRate < 0.99, "safety labels agree with the judge " + safeRate);
 
@@ -143,6 +139,22 @@ class BeaverWorldTest {
         double baseRate = base / (double) trials, optimisedRate = optimised / (double) trials;
         assertTrue(baseRate > 0.4, "the Alpaca-like base assistant is often unsafe on harmful prompts: " + baseRate);
         assertTrue(optimisedRate > baseRate + 0.25, "helpfulness-only optimisation: unsafe " + baseRate + " -> " + optimisedRate);
+    }
+
+    @Test
+    void generatorReproducesTheShippedDataSetByteForByte(@TempDir Path out) throws Exception {
+        Path shipped = KitPaths.beaverWorld();
+        BeaverWorld.write(BeaverWorld.generate(BeaverWorld.Config.DEFAULT), out);
+        List<Path> files;
+        try (Stream<Path> walk = Files.walk(shipped)) {
+            files = walk.filter(Files::isRegularFile).map(shipped::relativize).sorted().toList();
+        }
+        try (Stream<Path> walk = Files.walk(out)) {
+            assertEquals(files, walk.filter(Files::isRegularFile).map(out::relativize).sorted().toList());
+        }
+        for (Path file : files) {
+            assertArrayEquals(Files.readAllBytes(shipped.resolve(file)), Files.readAllBytes(out.resolve(file)), file.toString());
+        }
     }
 
     private static boolean disjoint(Set<String> a, Set<String> b) {
