@@ -92,7 +92,7 @@ if [ "${java_version%%.*}" -lt 17 ] 2>/dev/null; then
   echo "install.sh: java on PATH is version $java_version; the kit needs 17 or newer" >&2
   exit 1
 fi
-info "java $java_version at $(command -v java), $(mvn -v 2>/dev/null | head -1 | sed 's/\x1b\[[0-9;]*m//g'), jupyter at $(command -v jupyter)"
+info "java $java_version at $(command -v java), $(mvn -B -v 2>/dev/null | sed -n 1p), jupyter at $(command -v jupyter)"
 
 # ---------------------------------------------------------------- 2. rapaio kernel jar
 step "rapaio Jupyter kernel $RJK_VERSION"

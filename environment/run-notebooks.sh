@@ -135,7 +135,7 @@ for nb in "${notebooks[@]}"; do
     fi
     if grep -q -E "Kernel didn't respond in [0-9]+ seconds|Kernel died before replying to kernel_info" "$log"; then
       if [ $attempt -le "$STARTUP_RETRIES" ]; then
-        echo "    kernel did not start (attempt $attempt, ${a_secs}s: $(grep -o -E "Kernel didn't respond in [0-9]+ seconds|Kernel died before replying to kernel_info" "$log" | head -1)); retrying"
+        echo "    kernel did not start (attempt $attempt, ${a_secs}s: $(grep -m1 -o -E "Kernel didn't respond in [0-9]+ seconds|Kernel died before replying to kernel_info" "$log")); retrying"
         cp -f "$log" "$OUT_DIR/$stem.startup-failure-$attempt.log"
         continue
       fi
