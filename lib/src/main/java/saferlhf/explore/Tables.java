@@ -1,6 +1,8 @@
 package saferlhf.explore;
 
 import java.util.Map;
+import saferlhf.beaverworld.Intent;
+import saferlhf.beaverworld.Judge;
 import saferlhf.data.BeaverTailsEvalPrompt;
 import saferlhf.data.BeaverTailsRecord;
 import saferlhf.data.PreferencePair;
@@ -125,6 +127,29 @@ public final class Tables {
             id.append(r.categoryId());
         }
         return Table.create(name, prompt, category, id);
+    }
+
+    /**
+     * Prompt-response pairs read by BeaverWorld's ground-truth judge: {@code prompt, intent, harmful_prompt, response,
+     * helpfulness, is_safe, severity_level}. The intent is empty for a prompt that is not a BeaverWorld prompt.
+     */
+    public static Table judged(String name, Iterable<SftRecord> records, Judge judge) {
+        StringColumn prompt = StringColumn.create("prompt"), intent = StringColumn.create("intent"),
+                response = StringColumn.create("response");
+        BooleanColumn harmful = BooleanColumn.create("harmful_prompt"), safe = BooleanColumn.create("is_safe");
+        DoubleColumn helpfulness = DoubleColumn.create("helpfulness");
+        IntColumn severity = IntColumn.create("severity_level");
+        for (SftRecord r : records) {
+            Judge.Verdict verdict = judge.judge(r.prompt(), r.response());
+            prompt.append(r.prompt());
+            intent.append(verdict.intent().map(Intent::name).orElse(""));
+            harmful.append(verdict.intent().map(Intent::isHarmful).orElse(false));
+            response.append(r.response());
+            helpfulness.append(verdict.helpfulness());
+            safe.append(verdict.harm().safe());
+            severity.append(verdict.harm().severity());
+        }
+        return Table.create(name, prompt, intent, harmful, response, helpfulness, safe, severity);
     }
 
     /** A two-column table of labelled numbers (for example category counts), in the map's order. */
