@@ -1,0 +1,133 @@
+package saferlhf.train;
+
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.PropertyNamingStrategies;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.exc.InvalidFormatException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.RecordComponent;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Collectors;
+import saferlhf.util.AtomicFiles;
+
+/**
+ * One typed config record per stage, the same object from the command line, a notebook and a test. JSON keys are the
+ * record components in snake_case, which are the reference's argument names ({@code per_device_train_batch_size},
+ * {@code lr_warmup_ratio}, ...). A record validates itself in its compact constructor; this class loads and saves it
+ * and applies {@code key=value} overrides, turning every mistake into a {@link ConfigException} that names the file,
+ * the key and what was expected.
+ */
+public final class Configs {
+    private Configs() {}
+
+    static final ObjectMapper JSON = new ObjectMapper()
+            .setPropertyNamingStrategy(PropertyNamingStrategies.SNAKE_CASE)
+            .enable(SerializationFeature.INDENT_OUTPUT)
+            .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
+            .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
+
+    /** A bad config file, key or value. */
+    public static final class ConfigException extends IllegalArgumentException {
+        public ConfigException(String message, Throwable cause) { super(message, cause); }
+    }
+
+    /** Reads a config from JSON; keys not given keep the values of {@code defaults}. */
+    public static <T extends Record> T load(Path file, T defaults) {
+        try {
+            JsonNode given = JSON.readTree(Files.readString(file));
+            if (given == null || !given.isObject()) throw new ConfigException(file + ": expected a JSON object", null);
+            return merge(defaults, (ObjectNode) given, file.toString());
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot read config: " + e.getMessage(), e);
+        }
+    }
+
+    /** Applies {@code key=value} overrides (snake_case keys) to {@code config}. */
+    public static <T extends Record> T override(T config, List<String> overrides) {
+        ObjectNode given = JSON.createObjectNode();
+        for (String override : overrides) {
+            int eq = override.indexOf('=');
+            if (eq <= 0) throw new ConfigException("override '" + override + "': expected key=value", null);
+            given.put(override.substring(0, eq).strip(), override.substring(eq + 1).strip());
+        }
+        return merge(config, given, "override");
+    }
+
+    /** Writes the config as JSON (atomically). */
+    public static void save(Record config, Path file) {
+        try {
+            AtomicFiles.writeString(file, toJson(config) + "\n");
+        } catch (IOException e) {
+            throw new ConfigException(file + ": cannot write config: " + e.getMessage(), e);
+        }
+    }
+
+    /** The config as pretty-printed JSON with snake_case keys. */
+    public static String toJson(Record config) {
+        try {
+            return JSON.writeValueAsString(config);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** The snake_case keys of a config type, in declaration order. */
+    public static List<String> keys(Class<? extends Record> type) {
+        return Arrays.stream(type.getRecordComponents())
+                .map(c -> PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName())).toList();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Record> T merge(T defaults, ObjectNode given, String where) {
+        Class<T> type = (Class<T>) defaults.getClass();
+        ObjectNode merged = JSON.valueToTree(defaults);
+        List<String> keys = keys(type);
+        for (var field : (Iterable<java.util.Map.Entry<String, JsonNode>>) given::fields) {
+            if (!keys.contains(field.getKey())) {
+                throw new ConfigException(where + ": unknown key '" + field.getKey() + "' for " + type.getSimpleName()
+                        + "; valid keys: " + String.join(", ", keys), null);
+            }
+            merged.set(field.getKey(), field.getValue());
+        }
+        try {
+            return JSON.treeToValue(merged, type);
+        } catch (InvalidFormatException e) {
+            String key = e.getPath().isEmpty() ? "?" : e.getPath().get(0).getFieldName();
+            throw new ConfigException(where + ": key '" + key + "': cannot read '" + e.getValue() + "' as "
+                    + e.getTargetType().getSimpleName(), e);
+        } catch (UnrecognizedPropertyException e) {
+            throw new ConfigException(where + ": unknown key '" + e.getPropertyName() + "'", e);
+        } catch (IOException e) {
+            Throwable cause = rootCause(e);
+            throw new ConfigException(where + ": invalid " + type.getSimpleName() + ": " + cause.getMessage(), e);
+        }
+    }
+
+    private static Throwable rootCause(Throwable e) {
+        while (e.getCause() != null && e.getCause() != e) e = e.getCause();
+        return e;
+    }
+
+    /** A readable one-line-per-key listing of a config, for logs and notebooks. */
+    public static String describe(Record config) {
+        return Arrays.stream(config.getClass().getRecordComponents())
+                .map(c -> PropertyNamingStrategies.SnakeCaseStrategy.INSTANCE.translate(c.getName()) + " = " + value(c, config))
+                .collect(Collectors.joining("\n"));
+    }
+
+    private static Object value(RecordComponent component, Record config) {
+        try {
+            return component.getAccessor().invoke(config);
+        } catch (IllegalAccessException | InvocationTargetException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,52 @@
+package saferlhf.train;
+
+import java.io.PrintStream;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * A progress bar that reads well in a terminal (one line redrawn with {@code \r}) and in a notebook or log file
+ * (a new line every 5% of the run, since {@code \r} does not redraw there):
+ * {@code sft  [#########...........]  45% 450/1000 | train/loss 1.234 | 12.3 it/s | eta 44s}.
+ */
+public final class Progress {
+    private final String label;
+    private final long total;
+    private final PrintStream out;
+    private final boolean redraw;
+    private final long started = System.nanoTime();
+    private long lastPrintedPercentStep = -1;
+
+    public Progress(String label, long total) {
+        this(label, total, System.out, System.console() != null);
+    }
+
+    Progress(String label, long total, PrintStream out, boolean redraw) {
+        this.label = label;
+        this.total = Math.max(1, total);
+        this.out = out;
+        this.redraw = redraw;
+    }
+
+    /** Reports that {@code done} of the total steps are finished, with a few metrics to show. */
+    public void update(long done, Map<String, ? extends Number> shown) {
+        long bucket = done * 20 / total;
+        if (!redraw && bucket == lastPrintedPercentStep && done != total) return;
+        lastPrintedPercentStep = bucket;
+        StringBuilder line = new StringBuilder(String.format(Locale.ROOT, "%-6s [%s%s] %3d%% %d/%d", label,
+                "#".repeat((int) bucket), ".".repeat(20 - (int) bucket), done * 100 / total, done, total));
+        shown.forEach((k, v) -> line.append(String.format(Locale.ROOT, " | %s %.4g", k, v.doubleValue())));
+        double seconds = (System.nanoTime() - started) / 1e9;
+        if (done > 0 && seconds > 0) {
+            line.append(String.format(Locale.ROOT, " | %.2f it/s | eta %ds", done / seconds,
+                    Math.round(seconds / done * (total - done))));
+        }
+        if (redraw) {
+            out.print("\r" + line);
+            if (done >= total) out.println();
+        } else {
+            out.println(line);
+        }
+        out.flush();
+    }
+}
