@@ -27,6 +27,8 @@ import java.util.Map;
  * special tokens {@code <pad> </s> <s> <unk>} added when missing (new ids after the last one; grow the model with
  * {@link CausalLM#resizeTokenEmbeddings(int)} to {@link #vocabSize()}).
  *
+ * <p>Added ids assume the vocabulary's ids are contiguous (0 .. n-1), as in every HF tokenizer; load checks it.
+ *
  * <p>Which strings are the special tokens comes from {@code tokenizer_config.json} next to the tokenizer.json when it
  * names them (bos_token, eos_token, pad_token, unk_token), else the reference defaults.
  */
@@ -132,6 +134,14 @@ public final class Tokenizer implements AutoCloseable {
                 hf = HuggingFaceTokenizer.newInstance(patched, options);
             } finally {
                 Files.deleteIfExists(patched);
+            }
+        }
+        for (int i = 0; i < 4; i++) { // HF assigns added tokens the next free id itself: check it agrees
+            long[] got = hf.encode(tokens[i], false, false).getIds();
+            if (got.length != 1 || got[0] != ids[i]) {
+                hf.close();
+                throw new IllegalStateException("special token " + tokens[i] + " encodes to " + Arrays.toString(got) + ", expected ["
+                        + ids[i] + "]: the vocabulary's ids are not contiguous");
             }
         }
         return new Tokenizer(hf, tokens, ids, maxId + 1, added);
