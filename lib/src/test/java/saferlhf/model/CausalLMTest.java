@@ -87,12 +87,13 @@ class CausalLMTest {
     /** SFT on a few BeaverWorld sequences with System.gc() every step: finite, decreasing, deterministic. */
     @Test
     void trainingIsFiniteDecreasingAndDeterministic() throws Exception {
-        float[] first = TrainingRun.sft(ModelConfig.tinyLlama(V), 42, 12, 8, true);
-        float[] second = TrainingRun.sft(ModelConfig.tinyLlama(V), 42, 12, 8, true);
+        float[] first = TrainingRun.sft(ModelConfig.tinyLlama(V), 42, 10, 4, true);
+        float[] second = TrainingRun.sft(ModelConfig.tinyLlama(V), 42, 10, 4, true);
         for (float l : first) assertTrue(Float.isFinite(l), "non-finite loss " + java.util.Arrays.toString(first));
         assertTrue(first[first.length - 1] < first[0] - 0.5, "loss did not decrease: " + java.util.Arrays.toString(first));
+        System.out.println("SFT losses: " + java.util.Arrays.toString(first));
         assertArrayEquals(first, second, "same seed, different losses");
-        float[] gpt2 = TrainingRun.sft(ModelConfig.tinyGpt2(V), 42, 8, 8, true);
+        float[] gpt2 = TrainingRun.sft(ModelConfig.tinyGpt2(V), 42, 6, 4, true);
         for (float l : gpt2) assertTrue(Float.isFinite(l));
         assertTrue(gpt2[gpt2.length - 1] < gpt2[0] - 0.5, "gpt2 loss did not decrease: " + java.util.Arrays.toString(gpt2));
     }
@@ -101,9 +102,9 @@ class CausalLMTest {
     void trainingStepLeaksNoArraysIntoTheModelManager() throws Exception {
         try (Tokenizer tok = ModelTesting.beaverTokenizer(); CausalLM lm = CausalLM.create(ModelConfig.tinyLlama(V), Device.cpu(), 1);
              AdamW opt = new AdamW(lm.namedParameters(), AdamW.Config.reference(0.01))) {
-            TrainingRun.Data data = TrainingRun.data(tok, 4);
+            TrainingRun.Data data = TrainingRun.data(tok, 2);
             int before = -1;
-            for (int step = 0; step < 4; step++) {
+            for (int step = 0; step < 3; step++) {
                 TrainingRun.step(lm, opt, data, 1e-3, 1.0);
                 int now = lm.manager().getManagedArrays().size();
                 if (step == 1) before = now;
