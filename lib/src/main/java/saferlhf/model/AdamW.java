@@ -1,0 +1,117 @@
+package saferlhf.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * AdamW (torch.optim.AdamW semantics) over named parameters, with the reference's betas (0.9, 0.95) and eps 1e-8, and
+ * decoupled weight decay applied only to {@link #decays(String) weight matrices} (not to biases or norm weights, as
+ * the reference's {@code get_optimizer_grouped_parameters}). The update runs on NDArrays outside autograd, in place,
+ * inside a per-step sub-manager; it zeroes the gradients after updating (PyTorch accumulates them otherwise).
+ *
+ * <p>State ({@link #m()}, {@link #v()}, {@link #step()}) is keyed by the parameters' HF names, for checkpoints.
+ */
+public final class AdamW implements AutoCloseable {
+    public record Config(double beta1, double beta2, double eps, double weightDecay) {
+        public Config {
+            if (beta1 < 0 || beta1 >= 1 || beta2 < 0 || beta2 >= 1) throw new IllegalArgumentException("betas must be in [0, 1)");
+            if (eps <= 0) throw new IllegalArgumentException("eps must be > 0");
+            if (weightDecay < 0) throw new IllegalArgumentException("weight decay must be >= 0");
+        }
+
+        /** The reference's DeepSpeed optimizer: betas (0.9, 0.95), eps 1e-8. */
+        public static Config reference(double weightDecay) { return new Config(0.9, 0.95, 1e-8, weightDecay); }
+    }
+
+    private final Config config;
+    private final Map<String, NDArray> params;
+    private final NDManager manager;
+    private final LinkedHashMap<String, NDArray> m = new LinkedHashMap<>();
+    private final LinkedHashMap<String, NDArray> v = new LinkedHashMap<>();
+    private long step;
+
+    /** @param params HF name -> trainable parameter (e.g. {@link CausalLM#namedParameters()}) */
+    public AdamW(Map<String, NDArray> params, Config config) {
+        this.config = config;
+        this.params = new LinkedHashMap<>(params);
+        NDArray any = params.values().iterator().next();
+        this.manager = any.getManager().newSubManager();
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            m.put(e.getKey(), manager.zeros(e.getValue().getShape()));
+            v.put(e.getKey(), manager.zeros(e.getValue().getShape()));
+        }
+    }
+
+    /** True for parameters that get weight decay: everything but biases and norm weights (LayerNorm / RMSNorm). */
+    public static boolean decays(String name) {
+        boolean bias = name.endsWith(".bias") || name.endsWith("_bias");
+        boolean norm = name.contains("norm.") || name.contains("layernorm") || name.contains(".ln_") || name.startsWith("ln_");
+        return !bias && !norm;
+    }
+
+    /**
+     * One update with learning rate {@code lr}, then zeroes the gradients. Parameters without a gradient are skipped.
+     * <pre>
+     * m = b1 m + (1-b1) g;  v = b2 v + (1-b2) g^2
+     * p = p (1 - lr wd)                                   (decaying parameters only)
+     * p = p - lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps)
+     * </pre>
+     */
+    public void step(double lr) {
+        step++;
+        double b1 = config.beta1(), b2 = config.beta2();
+        double bc1 = 1 - Math.pow(b1, step), bc2 = 1 - Math.pow(b2, step);
+        float stepSize = (float) (lr / bc1);
+        float invSqrtBc2 = (float) (1.0 / Math.sqrt(bc2));
+        try (NDManager scope = manager.newSubManager()) {
+            for (Map.Entry<String, NDArray> e : params.entrySet()) {
+                NDArray p = e.getValue();
+                if (!p.hasGradient()) continue;
+                NDArray g = p.getGradient();
+                g.attach(scope);
+                NDArray mi = m.get(e.getKey()), vi = v.get(e.getKey());
+                NDArray gm = g.mul((float) (1 - b1));
+                gm.attach(scope);
+                mi.muli((float) b1).addi(gm);                                 // m = b1 m + (1-b1) g
+                NDArray g2 = g.square().muli((float) (1 - b2));
+                g2.attach(scope);
+                vi.muli((float) b2).addi(g2);                                 // v = b2 v + (1-b2) g^2
+                if (config.weightDecay() > 0 && decays(e.getKey())) p.muli((float) (1 - lr * config.weightDecay()));
+                NDArray denom = vi.sqrt().muli(invSqrtBc2).addi((float) config.eps()); // sqrt(v_hat) + eps
+                denom.attach(scope);
+                NDArray update = mi.div(denom).muli(stepSize);
+                update.attach(scope);
+                p.subi(update);
+                g.set(new ai.djl.ndarray.index.NDIndex("..."), 0f);           // zero the gradient for the next step
+            }
+        }
+    }
+
+    public long step() { return step; }
+
+    public Config config() { return config; }
+
+    /** First moments, by HF name (live arrays). */
+    public Map<String, NDArray> m() { return Collections.unmodifiableMap(m); }
+
+    /** Second moments, by HF name (live arrays). */
+    public Map<String, NDArray> v() { return Collections.unmodifiableMap(v); }
+
+    /** Restores state saved from {@link #m()}, {@link #v()}, {@link #step()}. */
+    public void loadState(Map<String, HostTensor> firstMoments, Map<String, HostTensor> secondMoments, long step) {
+        for (String name : params.keySet()) {
+            HostTensor a = firstMoments.get(name), b = secondMoments.get(name);
+            if (a == null || b == null) throw new IllegalArgumentException("optimizer state lacks " + name);
+            m.get(name).set(a.data());
+            v.get(name).set(b.data());
+        }
+        this.step = step;
+    }
+
+    @Override
+    public void close() { manager.close(); }
+}

@@ -1,0 +1,19 @@
+package saferlhf.model;
+
+import java.util.Arrays;
+
+/**
+ * A float32 tensor in Java memory (row-major), the exchange format between checkpoint readers and models.
+ *
+ * @param data  row-major values, length = product of shape
+ * @param shape dimensions
+ */
+public record HostTensor(float[] data, long[] shape) {
+    public HostTensor {
+        long n = 1;
+        for (long d : shape) n *= d;
+        if (n != data.length) {
+            throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
+        }
+    }
+}

@@ -1,0 +1,147 @@
+package saferlhf.model;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.core.Linear;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A score model (safe_rlhf AutoModelForScore): the {@link Transformer} body plus a linear score head hidden -> 1 with a
+ * zero-initialised bias. Gives per-token scores (B, L) and end scores (B) at the last attention-mask position.
+ * HF names: the body's ({@code model.*} or {@code transformer.*}) plus {@code score_head.weight} (1, H) and
+ * {@code score_head.bias} (1).
+ *
+ * <p>REWARD: higher is better. COST: <b>cost &gt; 0 means unsafe, cost &lt;= 0 means safe.</b> CRITIC: a value per
+ * token (PPO uses {@code scores[:, :-1]}).
+ */
+public final class ScoreModel implements AutoCloseable {
+    /**
+     * @param scores     (B, L) per-token scores (normalized when normalization is on)
+     * @param endScores  (B) scores at the last attention-mask position
+     * @param endIndex   (B) int64 that position
+     */
+    public record Scores(NDArray scores, NDArray endScores, NDArray endIndex) {}
+
+    private final NDManager manager;
+    private final Transformer body;
+    private final ScoreType scoreType;
+    private final Normalizer normalizer;
+    private NDArray headWeight; // (1, H)
+    private NDArray headBias;   // (1)
+    private boolean doNormalize;
+
+    private ScoreModel(NDManager manager, Transformer body, ScoreType type, Normalizer normalizer, long seed) {
+        this.manager = manager;
+        this.body = body;
+        this.scoreType = type;
+        this.normalizer = normalizer;
+        int h = body.config.hiddenSize();
+        float[] w = new float[h];
+        Transformer.gaussian(w, 0.02, new java.util.SplittableRandom(seed ^ 0x9E3779B97F4A7C15L)); // nn.Linear is re-initialised by HF _init_weights: N(0, 0.02)
+        headWeight = manager.create(w, new Shape(1, h));
+        headBias = manager.zeros(new Shape(1));
+        headWeight.setRequiresGradient(true);
+        headBias.setRequiresGradient(true);
+    }
+
+    /** A freshly initialised score model; normalizer EMA (momentum 0.9) for reward/cost, identity for critics. */
+    public static ScoreModel create(ModelConfig config, ScoreType type, ai.djl.Device device, long seed) {
+        NDManager m = NDManager.newBaseManager(device);
+        return new ScoreModel(m, new Transformer(config, m, seed), type, defaultNormalizer(type), seed);
+    }
+
+    /** A score model (or critic) whose body is a copy of {@code lm}'s and whose head is fresh. */
+    public static ScoreModel fromCausalLM(CausalLM lm, ScoreType type, long seed) {
+        NDManager m = NDManager.newBaseManager(lm.device());
+        return new ScoreModel(m, new Transformer(lm.body(), m), type, defaultNormalizer(type), seed);
+    }
+
+    /** A copy of this model with another score type (critics start from the reward and cost models). */
+    public ScoreModel copyAs(ScoreType type) {
+        NDManager m = NDManager.newBaseManager(manager.getDevice());
+        ScoreModel s = new ScoreModel(m, new Transformer(body, m), type, defaultNormalizer(type), 0);
+        s.headWeight.close();
+        s.headBias.close();
+        s.headWeight = Transformer.copyOf(headWeight, m);
+        s.headBias = Transformer.copyOf(headBias, m);
+        s.headWeight.setRequiresGradient(true);
+        s.headBias.setRequiresGradient(true);
+        return s;
+    }
+
+    private static Normalizer defaultNormalizer(ScoreType type) {
+        return type == ScoreType.CRITIC ? new Normalizer(Normalizer.Type.IDENTITY, type, 0.9) : Normalizer.ema(type);
+    }
+
+    public ModelConfig config() { return body.config; }
+
+    public NDManager manager() { return manager; }
+
+    public ScoreType scoreType() { return scoreType; }
+
+    public Normalizer normalizer() { return normalizer; }
+
+    /** Normalize scores in {@link #scores} (reference set_normalize; off by default). */
+    public void setNormalize(boolean on) { this.doNormalize = on; }
+
+    public boolean normalizing() { return doNormalize; }
+
+    public Map<String, NDArray> namedParameters() {
+        LinkedHashMap<String, NDArray> all = new LinkedHashMap<>(body.params);
+        all.put("score_head.weight", headWeight);
+        all.put("score_head.bias", headBias);
+        return Collections.unmodifiableMap(all);
+    }
+
+    public List<WeightSpec> weightSpecs() {
+        List<WeightSpec> specs = new ArrayList<>(Transformer.specs(body.config));
+        specs.add(new WeightSpec("score_head.weight", List.of(), new long[] {1, body.config.hiddenSize()}, false));
+        specs.add(new WeightSpec("score_head.bias", List.of(), new long[] {1}, false));
+        return specs;
+    }
+
+    /** Loads HF-named tensors (before creating an optimizer); returns unused names; errors list missing tensors. */
+    public List<String> loadNamedParameters(Map<String, HostTensor> weights) {
+        LinkedHashMap<String, NDArray> target = new LinkedHashMap<>(namedParameters());
+        List<String> unused = Weights.load(target, weightSpecs(), weights, manager, true);
+        for (String name : body.params.keySet()) body.params.put(name, target.get(name));
+        headWeight = target.get("score_head.weight");
+        headBias = target.get("score_head.bias");
+        return unused;
+    }
+
+    public void setTrainable(boolean trainable) {
+        body.setTrainable(trainable);
+        headWeight.setRequiresGradient(trainable);
+        headBias.setRequiresGradient(trainable);
+    }
+
+    /**
+     * Scores of a batch (reward/cost models: right padding; critics: left padding, as the reference).
+     *
+     * @param inputIds        (B, L) int64
+     * @param attentionMask   (B, L)
+     * @param updateStatistics update the normalizer from the end scores (the reference does so in training mode)
+     */
+    public Scores scores(NDArray inputIds, NDArray attentionMask, boolean updateStatistics) {
+        NDArray hidden = body.hiddenStates(inputIds, attentionMask, null);                 // (B, L, H)
+        NDArray scores = Linear.linear(hidden, headWeight, headBias).head().squeeze(2);     // (B, L)
+        NDArray endIndex = Nd.lastIndex(attentionMask);                                     // (B)
+        NDArray endScores = scores.gather(endIndex.reshape(-1, 1), 1).squeeze(1);         // (B)
+        if (updateStatistics) normalizer.update(endScores.toFloatArray());
+        if (doNormalize) {
+            scores = normalizer.normalize(scores);                                          // (B, L)
+            endScores = normalizer.normalize(endScores);                                    // (B)
+        }
+        return new Scores(scores, endScores, endIndex);
+    }
+
+    @Override
+    public void close() { manager.close(); }
+}

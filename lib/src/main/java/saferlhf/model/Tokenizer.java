@@ -1,0 +1,231 @@
+package saferlhf.model;
+
+import ai.djl.huggingface.tokenizers.Encoding;
+import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import saferlhf.data.PromptTemplate;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A Hugging Face {@code tokenizer.json} through DJL's {@link HuggingFaceTokenizer}, offline, with the reference's
+ * conventions: BOS added by the tokenizer's post-processor, the chat template of {@link PromptTemplate}, EOS after a
+ * response, LEFT padding for prompts / actors / critics and RIGHT padding for supervised and preference data, and the
+ * special tokens {@code <pad> </s> <s> <unk>} added when missing (new ids after the last one; grow the model with
+ * {@link CausalLM#resizeTokenEmbeddings(int)} to {@link #vocabSize()}).
+ *
+ * <p>Added ids assume the vocabulary's ids are contiguous (0 .. n-1), as in every HF tokenizer; load checks it.
+ *
+ * <p>Which strings are the special tokens comes from {@code tokenizer_config.json} next to the tokenizer.json when it
+ * names them (bos_token, eos_token, pad_token, unk_token), else the reference defaults.
+ */
+public final class Tokenizer implements AutoCloseable {
+    public enum Padding { LEFT, RIGHT }
+
+    /**
+     * A padded batch, row-major.
+     *
+     * @param size          B
+     * @param length        L (the longest row after truncation)
+     * @param inputIds      B*L ids, pad where the mask is 0
+     * @param attentionMask B*L, 1 for tokens, 0 for padding
+     */
+    public record Batch(int size, int length, long[] inputIds, long[] attentionMask) {
+        public NDArray ids(NDManager manager) { return manager.create(inputIds, new Shape(size, length)); }           // (B, L) int64
+
+        public NDArray mask(NDManager manager) { return manager.create(attentionMask, new Shape(size, length)); }     // (B, L) int64
+
+        public long id(int row, int col) { return inputIds[row * length + col]; }
+
+        public long[] row(int row) { return Arrays.copyOfRange(inputIds, row * length, (row + 1) * length); }
+    }
+
+    /** A supervised example: ids of BOS + template(prompt) + response + EOS, and how many leading ids are the prompt. */
+    public record Sft(long[] ids, int promptLength) {}
+
+    public static final String DEFAULT_BOS = "<s>", DEFAULT_EOS = "</s>", DEFAULT_PAD = "<pad>", DEFAULT_UNK = "<unk>";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final HuggingFaceTokenizer hf;
+    private final String bos, eos, pad, unk;
+    private final int bosId, eosId, padId, unkId;
+    private final int vocabSize;
+    private final int added;
+
+    private Tokenizer(HuggingFaceTokenizer hf, String[] tokens, int[] ids, int vocabSize, int added) {
+        this.hf = hf;
+        this.bos = tokens[0]; this.eos = tokens[1]; this.pad = tokens[2]; this.unk = tokens[3];
+        this.bosId = ids[0]; this.eosId = ids[1]; this.padId = ids[2]; this.unkId = ids[3];
+        this.vocabSize = vocabSize;
+        this.added = added;
+    }
+
+    /** Loads {@code tokenizer.json} (a file, or a folder holding one), adding missing special tokens. */
+    public static Tokenizer load(Path fileOrFolder) throws IOException {
+        Path file = Files.isDirectory(fileOrFolder) ? fileOrFolder.resolve("tokenizer.json") : fileOrFolder;
+        ObjectNode root = (ObjectNode) JSON.readTree(file.toFile());
+        String[] tokens = {DEFAULT_BOS, DEFAULT_EOS, DEFAULT_PAD, DEFAULT_UNK};
+        Path configFile = file.resolveSibling("tokenizer_config.json");
+        if (Files.isRegularFile(configFile)) {
+            JsonNode c = JSON.readTree(configFile.toFile());
+            String[] keys = {"bos_token", "eos_token", "pad_token", "unk_token"};
+            for (int i = 0; i < 4; i++) {
+                JsonNode t = c.get(keys[i]);
+                if (t != null && t.isTextual()) tokens[i] = t.asText();
+                else if (t != null && t.has("content")) tokens[i] = t.get("content").asText();
+            }
+        }
+        // ids already known: model vocabulary and added tokens
+        Map<String, Integer> known = new java.util.HashMap<>();
+        int maxId = -1;
+        JsonNode vocab = root.path("model").path("vocab");
+        if (vocab.isObject()) {
+            for (Iterator<Map.Entry<String, JsonNode>> it = vocab.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                known.put(e.getKey(), e.getValue().asInt());
+                maxId = Math.max(maxId, e.getValue().asInt());
+            }
+        } else if (vocab.isArray()) { // Unigram: [[piece, score], ...]
+            for (int i = 0; i < vocab.size(); i++) known.put(vocab.get(i).get(0).asText(), i);
+            maxId = vocab.size() - 1;
+        }
+        ArrayNode addedTokens = root.has("added_tokens") && root.get("added_tokens").isArray()
+                ? (ArrayNode) root.get("added_tokens") : root.putArray("added_tokens");
+        for (JsonNode t : addedTokens) {
+            known.put(t.get("content").asText(), t.get("id").asInt());
+            maxId = Math.max(maxId, t.get("id").asInt());
+        }
+        int[] ids = new int[4];
+        int added = 0;
+        for (int i = 0; i < 4; i++) {
+            Integer id = known.get(tokens[i]);
+            if (id == null) { // add as the reference does: a new special token after the last id
+                id = ++maxId;
+                ObjectNode t = addedTokens.addObject();
+                t.put("id", id).put("content", tokens[i]).put("single_word", false).put("lstrip", false)
+                        .put("rstrip", false).put("normalized", false).put("special", true);
+                known.put(tokens[i], id);
+                added++;
+            }
+            ids[i] = id;
+        }
+        Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
+        HuggingFaceTokenizer hf;
+        if (added == 0) {
+            hf = HuggingFaceTokenizer.newInstance(file, options);
+        } else {
+            Path patched = Files.createTempFile("tokenizer-patched", ".json");
+            try {
+                Files.writeString(patched, JSON.writeValueAsString(root));
+                hf = HuggingFaceTokenizer.newInstance(patched, options);
+            } finally {
+                Files.deleteIfExists(patched);
+            }
+        }
+        for (int i = 0; i < 4; i++) { // HF assigns added tokens the next free id itself: check it agrees
+            long[] got = hf.encode(tokens[i], false, false).getIds();
+            if (got.length != 1 || got[0] != ids[i]) {
+                hf.close();
+                throw new IllegalStateException("special token " + tokens[i] + " encodes to " + Arrays.toString(got) + ", expected ["
+                        + ids[i] + "]: the vocabulary's ids are not contiguous");
+            }
+        }
+        return new Tokenizer(hf, tokens, ids, maxId + 1, added);
+    }
+
+    // ---- special tokens ------------------------------------------------------------------------------------------
+
+    public int bosId() { return bosId; }
+    public int eosId() { return eosId; }
+    public int padId() { return padId; }
+    public int unkId() { return unkId; }
+    public String bosToken() { return bos; }
+    public String eosToken() { return eos; }
+    public String padToken() { return pad; }
+    public String unkToken() { return unk; }
+
+    /** Number of ids (largest id + 1), after any added special tokens: the model's vocab_size. */
+    public int vocabSize() { return vocabSize; }
+
+    /** How many special tokens were missing and added at load (new embedding rows the model needs). */
+    public int addedTokens() { return added; }
+
+    // ---- encode / decode -----------------------------------------------------------------------------------------
+
+    /** Ids of {@code text}, with BOS (the post-processor's special tokens). */
+    public long[] encode(String text) { return encode(text, true); }
+
+    public long[] encode(String text, boolean addSpecialTokens) {
+        Encoding e = hf.encode(text, addSpecialTokens, false);
+        return e.getIds();
+    }
+
+    public String decode(long[] ids, boolean skipSpecialTokens) { return hf.decode(ids, skipSpecialTokens); }
+
+    /** The reference prompt: {@code "BEGINNING OF CONVERSATION: USER: {input} ASSISTANT:"}. */
+    public String promptText(String input) { return PromptTemplate.format(input); }
+
+    /** Prompt text, response directly after {@code "ASSISTANT:"}, then the EOS token. */
+    public String trainingText(String input, String response) { return PromptTemplate.format(input) + response + eos; }
+
+    /** BOS + template(input), truncated to {@code maxLength}. */
+    public long[] encodePrompt(String input, int maxLength) { return truncate(encode(promptText(input)), maxLength); }
+
+    /** BOS + template(input) + response + EOS, truncated to {@code maxLength}; promptLength as the reference's label mask. */
+    public Sft encodeSft(String input, String response, int maxLength) {
+        long[] ids = truncate(encode(trainingText(input, response)), maxLength);
+        int promptLength = Math.min(encode(promptText(input)).length, ids.length);
+        return new Sft(ids, promptLength);
+    }
+
+    /** Encodes and pads texts (each with BOS) to the longest row, truncating rows to {@code maxLength}. */
+    public Batch encodeBatch(List<String> texts, int maxLength, Padding side) {
+        List<long[]> rows = new ArrayList<>(texts.size());
+        for (String t : texts) rows.add(encode(t));
+        return pad(rows, maxLength, side);
+    }
+
+    /** Pads id rows to the longest row (after truncating each to {@code maxLength}) with {@link #padId()}. */
+    public Batch pad(List<long[]> rows, int maxLength, Padding side) {
+        return pad(rows, maxLength, side, padId);
+    }
+
+    public static Batch pad(List<long[]> rows, int maxLength, Padding side, long padId) {
+        if (rows.isEmpty()) throw new IllegalArgumentException("empty batch");
+        int length = 0;
+        for (long[] r : rows) length = Math.max(length, Math.min(r.length, maxLength));
+        int size = rows.size();
+        long[] ids = new long[size * length];
+        long[] mask = new long[size * length];
+        Arrays.fill(ids, padId);
+        for (int b = 0; b < size; b++) {
+            long[] r = truncate(rows.get(b), maxLength);
+            int offset = b * length + (side == Padding.LEFT ? length - r.length : 0);
+            System.arraycopy(r, 0, ids, offset, r.length);
+            Arrays.fill(mask, offset, offset + r.length, 1L);
+        }
+        return new Batch(size, length, ids, mask);
+    }
+
+    private static long[] truncate(long[] ids, int maxLength) {
+        if (maxLength <= 0) throw new IllegalArgumentException("max length must be > 0");
+        return ids.length <= maxLength ? ids : Arrays.copyOf(ids, maxLength);
+    }
+
+    @Override
+    public void close() { hf.close(); }
+}

@@ -1,0 +1,304 @@
+package saferlhf.model;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.ndarray.types.SparseFormat;
+import ai.djl.nn.Activation;
+import ai.djl.nn.core.Embedding;
+import ai.djl.nn.core.Linear;
+import ai.djl.nn.norm.LayerNorm;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.SplittableRandom;
+
+/**
+ * The decoder-only transformer body shared by {@link CausalLM} and {@link ScoreModel}: token embeddings, the blocks and
+ * the final norm, for both families (LLaMA-style and GPT-2). Parameters are plain fp32 NDArrays with gradients attached,
+ * stored under their Hugging Face names ({@code model.*} for the LLaMA family, {@code transformer.*} for GPT-2) in the
+ * Hugging Face layout. Every op keeps the input's manager as the owner of its result (parameters are never the first
+ * operand), so intermediates die with the caller's per-step manager.
+ */
+public final class Transformer {
+    ModelConfig config;
+    final NDManager manager;
+    final String prefix;
+    /** HF name -> parameter, in checkpoint order. */
+    final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
+    /** RoPE inverse frequencies (headDim/2), not a parameter. */
+    private final NDArray invFreq;
+
+    Transformer(ModelConfig config, NDManager manager, long seed) {
+        this.config = config;
+        this.manager = manager;
+        this.prefix = config.isGpt2() ? "transformer." : "model.";
+        SplittableRandom rng = new SplittableRandom(seed);
+        for (WeightSpec spec : specs(config)) params.put(spec.hfName(), init(spec, rng));
+        int half = config.headDim() / 2;
+        float[] inv = new float[half];
+        // inv_freq = 1 / (rope_theta ** (arange(0, dim, 2) / dim))
+        for (int i = 0; i < half; i++) inv[i] = (float) (1.0 / Math.pow(config.ropeTheta(), (2.0 * i) / config.headDim()));
+        this.invFreq = manager.create(inv); // (D/2)
+        setTrainable(true);
+    }
+
+    /** A deep copy of {@code other}'s weights on {@code manager}. */
+    Transformer(Transformer other, NDManager manager) {
+        this.config = other.config;
+        this.manager = manager;
+        this.prefix = other.prefix;
+        for (Map.Entry<String, NDArray> e : other.params.entrySet()) params.put(e.getKey(), copyOf(e.getValue(), manager));
+        this.invFreq = copyOf(other.invFreq, manager);
+        setTrainable(true);
+    }
+
+    static NDArray copyOf(NDArray a, NDManager manager) {
+        NDArray c = a.duplicate(); // a fresh tensor, not a view (duplicate = clone)
+        c.attach(manager);
+        return c;
+    }
+
+    /** The body's tensors, in HF names and HF layouts (see {@link WeightSpec}). */
+    static List<WeightSpec> specs(ModelConfig c) {
+        List<WeightSpec> s = new ArrayList<>();
+        long h = c.hiddenSize(), v = c.vocabSize(), i = c.intermediateSize(), kv = (long) c.numKvHeads() * c.headDim();
+        if (c.isGpt2()) {
+            gpt2(s, "wte.weight", v, h);                                 // (V, H)
+            gpt2(s, "wpe.weight", c.maxPositions(), h);                  // (P, H)
+            for (int l = 0; l < c.numLayers(); l++) {
+                String p = "h." + l + ".";
+                gpt2(s, p + "ln_1.weight", h);
+                gpt2(s, p + "ln_1.bias", h);
+                gpt2(s, p + "attn.c_attn.weight", h, 3 * h);              // Conv1D (in, out): q | k | v
+                gpt2(s, p + "attn.c_attn.bias", 3 * h);
+                gpt2(s, p + "attn.c_proj.weight", h, h);                  // Conv1D (in, out)
+                gpt2(s, p + "attn.c_proj.bias", h);
+                gpt2(s, p + "ln_2.weight", h);
+                gpt2(s, p + "ln_2.bias", h);
+                gpt2(s, p + "mlp.c_fc.weight", h, i);                     // Conv1D (in, out)
+                gpt2(s, p + "mlp.c_fc.bias", i);
+                gpt2(s, p + "mlp.c_proj.weight", i, h);                   // Conv1D (in, out)
+                gpt2(s, p + "mlp.c_proj.bias", h);
+            }
+            gpt2(s, "ln_f.weight", h);
+            gpt2(s, "ln_f.bias", h);
+        } else {
+            spec(s, "model.embed_tokens.weight", v, h);                  // (V, H)
+            for (int l = 0; l < c.numLayers(); l++) {
+                String p = "model.layers." + l + ".";
+                spec(s, p + "input_layernorm.weight", h);
+                spec(s, p + "self_attn.q_proj.weight", h, h);             // Linear (out, in)
+                if (c.attentionBias()) spec(s, p + "self_attn.q_proj.bias", h);
+                spec(s, p + "self_attn.k_proj.weight", kv, h);
+                if (c.attentionBias()) spec(s, p + "self_attn.k_proj.bias", kv);
+                spec(s, p + "self_attn.v_proj.weight", kv, h);
+                if (c.attentionBias()) spec(s, p + "self_attn.v_proj.bias", kv);
+                spec(s, p + "self_attn.o_proj.weight", h, h);
+                spec(s, p + "post_attention_layernorm.weight", h);
+                spec(s, p + "mlp.gate_proj.weight", i, h);
+                spec(s, p + "mlp.up_proj.weight", i, h);
+                spec(s, p + "mlp.down_proj.weight", h, i);
+            }
+            spec(s, "model.norm.weight", h);
+        }
+        return s;
+    }
+
+    private static void spec(List<WeightSpec> s, String name, long... shape) {
+        s.add(new WeightSpec(name, List.of(), shape, false));
+    }
+
+    private static void gpt2(List<WeightSpec> s, String name, long... shape) {
+        s.add(new WeightSpec("transformer." + name, List.of(name), shape, false));
+    }
+
+    /** HF initialisation: N(0, 0.02) weights, GPT-2 c_proj N(0, 0.02/sqrt(2 n_layer)), norms 1, biases 0. */
+    private NDArray init(WeightSpec spec, SplittableRandom rng) {
+        String n = spec.hfName();
+        long count = 1;
+        for (long d : spec.shape()) count *= d;
+        float[] data = new float[Math.toIntExact(count)];
+        boolean norm = n.contains("norm") || n.contains(".ln_");
+        if (norm && n.endsWith(".weight")) {
+            java.util.Arrays.fill(data, 1f);
+        } else if (!n.endsWith(".bias")) {
+            double std = 0.02;
+            if (config.isGpt2() && n.endsWith("c_proj.weight")) std = 0.02 / Math.sqrt(2.0 * config.numLayers());
+            gaussian(data, std, rng);
+        }
+        return manager.create(data, new Shape(spec.shape()));
+    }
+
+    static void gaussian(float[] data, double std, SplittableRandom rng) {
+        for (int i = 0; i < data.length; i += 2) { // Box-Muller, two values per draw
+            double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
+            double r = Math.sqrt(-2.0 * Math.log(u1)) * std;
+            data[i] = (float) (r * Math.cos(2 * Math.PI * u2));
+            if (i + 1 < data.length) data[i + 1] = (float) (r * Math.sin(2 * Math.PI * u2));
+        }
+    }
+
+    void setTrainable(boolean trainable) {
+        for (NDArray p : params.values()) p.setRequiresGradient(trainable);
+    }
+
+    NDArray p(String name) {
+        NDArray a = params.get(name);
+        if (a == null) throw new IllegalStateException("no parameter " + name);
+        return a;
+    }
+
+    /** The token embedding matrix (V, H): wte for GPT-2, embed_tokens otherwise. */
+    NDArray embedding() { return p(config.isGpt2() ? "transformer.wte.weight" : "model.embed_tokens.weight"); }
+
+    Map<String, NDArray> view() { return Collections.unmodifiableMap(params); }
+
+    // ---- forward -------------------------------------------------------------------------------------------------
+
+    /**
+     * Final hidden states (after the last norm).
+     *
+     * @param inputIds      (B, L) int64 token ids (new tokens only when {@code cache} holds earlier positions)
+     * @param attentionMask (B, T) with T = cached + L: 1 for real tokens, 0 for padding
+     * @param cache         null for a full forward pass, else updated in place with this call's keys and values
+     * @return (B, L, H), owned by {@code inputIds}' manager
+     */
+    NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
+        NDManager m = inputIds.getManager();
+        int length = (int) inputIds.getShape().get(1);
+        long total = attentionMask.getShape().get(1);
+        long past = cache == null ? 0 : cache.length();
+        if (total != past + length) {
+            throw new IllegalArgumentException("attention mask has " + total + " columns, expected cached " + past + " + new " + length);
+        }
+        if (total > config.maxPositions() && config.isGpt2()) {
+            throw new IllegalArgumentException("sequence length " + total + " exceeds n_positions " + config.maxPositions());
+        }
+        NDArray ids = inputIds.toType(DataType.INT64, false);                             // (B, L)
+        NDArray bias = Nd.attentionBias(m, attentionMask, length);                        // (B, 1, L, T) additive
+        NDArray pos = Nd.positionIds(attentionMask, length);                              // (B, L) int64
+        NDArray x = Embedding.embedding(ids, embedding(), SparseFormat.DENSE).head();     // (B, L, H)
+        NDArray scale = Nd.scalar(m, (float) (1.0 / Math.sqrt(config.headDim())));       // ()
+        if (config.isGpt2()) {
+            x = x.add(Embedding.embedding(pos, p("transformer.wpe.weight"), SparseFormat.DENSE).head()); // (B, L, H)
+            NDList gelu = geluConstants(m);
+            for (int l = 0; l < config.numLayers(); l++) x = gpt2Block(l, x, bias, scale, gelu, cache); // (B, L, H)
+            return layerNorm(x, "transformer.ln_f");                                       // (B, L, H)
+        }
+        // RoPE tables: freqs = pos * inv_freq; emb = cat(freqs, freqs); cos, sin
+        NDArray freqs = pos.toType(DataType.FLOAT32, false).expandDims(-1).mul(invFreq);  // (B, L, D/2)
+        NDArray emb = freqs.concat(freqs, 2);                                                // (B, L, D)
+        NDArray cos = emb.cos().expandDims(1);                                             // (B, 1, L, D)
+        NDArray sin = emb.sin().expandDims(1);                                             // (B, 1, L, D)
+        NDArray sinSigned = sin.get("..., :" + config.headDim() / 2).neg()                 // (B, 1, L, D/2) -sin
+                .concat(sin.get("..., " + config.headDim() / 2 + ":"), 3);               // (B, 1, L, D)  [-sin, sin]
+        for (int l = 0; l < config.numLayers(); l++) x = llamaBlock(l, x, bias, cos, sinSigned, scale, cache); // (B, L, H)
+        return rmsNorm(x, p("model.norm.weight"));                                          // (B, L, H)
+    }
+
+    private NDArray llamaBlock(int l, NDArray x, NDArray bias, NDArray cos, NDArray sinSigned, NDArray scale, KvCache cache) {
+        String p = "model.layers." + l + ".";
+        long batch = x.getShape().get(0), length = x.getShape().get(1);
+        int nh = config.numHeads(), nkv = config.numKvHeads(), d = config.headDim(), rep = nh / nkv;
+        // attention
+        NDArray h = rmsNorm(x, p(p + "input_layernorm.weight"));                                        // (B, L, H)
+        NDArray q = linear(h, p + "self_attn.q_proj").reshape(batch, length, nh, d).transpose(0, 2, 1, 3);  // (B, nh, L, D)
+        NDArray k = linear(h, p + "self_attn.k_proj").reshape(batch, length, nkv, d).transpose(0, 2, 1, 3); // (B, nkv, L, D)
+        NDArray v = linear(h, p + "self_attn.v_proj").reshape(batch, length, nkv, d).transpose(0, 2, 1, 3); // (B, nkv, L, D)
+        q = rope(q, cos, sinSigned);                                                                     // (B, nh, L, D)
+        k = rope(k, cos, sinSigned);                                                                     // (B, nkv, L, D)
+        if (cache != null) {
+            if (cache.keys(l) != null) {
+                k = cache.keys(l).concat(k, 2);                                                          // (B, nkv, T, D)
+                v = cache.values(l).concat(v, 2);                                                        // (B, nkv, T, D)
+            }
+            cache.put(l, k, v);
+        }
+        long total = k.getShape().get(2);
+        // grouped-query attention without repeating k/v: heads kv*rep .. kv*rep+rep-1 share kv head kv (HF repeat_kv)
+        NDArray qg = q.mul(scale).reshape(batch, nkv, rep * length, d);                                  // (B, nkv, rep*L, D)
+        NDArray att = qg.matMul(k.transpose(0, 1, 3, 2))                                                 // (B, nkv, rep*L, T)
+                .reshape(batch, nh, length, total).add(bias).softmax(-1);                                // (B, nh, L, T)
+        NDArray y = att.reshape(batch, nkv, rep * length, total).matMul(v)                              // (B, nkv, rep*L, D)
+                .reshape(batch, nh, length, d).transpose(0, 2, 1, 3).reshape(batch, length, nh * d);     // (B, L, H)
+        x = x.add(Linear.linear(y, p(p + "self_attn.o_proj.weight")).head());                            // (B, L, H)
+        // SwiGLU MLP: down(silu(gate(h)) * up(h))
+        NDArray h2 = rmsNorm(x, p(p + "post_attention_layernorm.weight"));                               // (B, L, H)
+        NDArray gate = Linear.linear(h2, p(p + "mlp.gate_proj.weight")).head();                          // (B, L, I)
+        NDArray up = Linear.linear(h2, p(p + "mlp.up_proj.weight")).head();                              // (B, L, I)
+        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);                                        // (B, L, I)
+        return x.add(Linear.linear(act, p(p + "mlp.down_proj.weight")).head());                          // (B, L, H)
+    }
+
+    /** q * cos + rotate_half(q) * sin, with rotate_half(q) * sin = cat(q2, q1) * cat(-sin1, sin2). */
+    private static NDArray rope(NDArray q, NDArray cos, NDArray sinSigned) {
+        NDList halves = q.split(2, 3);                                   // 2 x (B, h, L, D/2)
+        NDArray swapped = halves.get(1).concat(halves.get(0), 3);       // (B, h, L, D)
+        return q.mul(cos).add(swapped.mul(sinSigned));                   // (B, h, L, D)
+    }
+
+    private NDArray linear(NDArray x, String name) {
+        NDArray bias = params.get(name + ".bias");
+        return Linear.linear(x, p(name + ".weight"), bias).head();       // x W^T + b
+    }
+
+    /** LlamaRMSNorm: w * x / sqrt(mean(x^2) + eps). */
+    private NDArray rmsNorm(NDArray x, NDArray weight) {
+        NDArray rms = x.square().mean(new int[] {-1}, true).add((float) config.normEps()).sqrt(); // (B, L, 1)
+        return x.div(rms).mul(weight);                                                              // (B, L, H)
+    }
+
+    private NDArray gpt2Block(int l, NDArray x, NDArray bias, NDArray scale, NDList gelu, KvCache cache) {
+        String p = "transformer.h." + l + ".";
+        long batch = x.getShape().get(0), length = x.getShape().get(1);
+        int nh = config.numHeads(), d = config.headDim();
+        long hidden = config.hiddenSize();
+        NDArray h = layerNorm(x, p + "ln_1");                                                            // (B, L, H)
+        NDArray qkv = conv1d(h, p + "attn.c_attn");                                                      // (B, L, 3H)
+        NDList parts = qkv.split(3, 2);                                                                  // 3 x (B, L, H)
+        NDArray q = parts.get(0).reshape(batch, length, nh, d).transpose(0, 2, 1, 3);                    // (B, nh, L, D)
+        NDArray k = parts.get(1).reshape(batch, length, nh, d).transpose(0, 2, 1, 3);                    // (B, nh, L, D)
+        NDArray v = parts.get(2).reshape(batch, length, nh, d).transpose(0, 2, 1, 3);                    // (B, nh, L, D)
+        if (cache != null) {
+            if (cache.keys(l) != null) {
+                k = cache.keys(l).concat(k, 2);                                                          // (B, nh, T, D)
+                v = cache.values(l).concat(v, 2);                                                        // (B, nh, T, D)
+            }
+            cache.put(l, k, v);
+        }
+        NDArray att = q.mul(scale).matMul(k.transpose(0, 1, 3, 2)).add(bias).softmax(-1);               // (B, nh, L, T)
+        NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, hidden);                  // (B, L, H)
+        x = x.add(conv1d(y, p + "attn.c_proj"));                                                         // (B, L, H)
+        NDArray h2 = layerNorm(x, p + "ln_2");                                                           // (B, L, H)
+        NDArray mlp = conv1d(geluNew(conv1d(h2, p + "mlp.c_fc"), gelu), p + "mlp.c_proj");               // (B, L, H)
+        return x.add(mlp);                                                                               // (B, L, H)
+    }
+
+    /** GPT-2 Conv1D: x W + b with W (in, out). */
+    private NDArray conv1d(NDArray x, String name) {
+        return x.matMul(p(name + ".weight")).add(p(name + ".bias"));
+    }
+
+    private NDArray layerNorm(NDArray x, String name) {
+        Shape normalized = new Shape(config.hiddenSize());
+        return LayerNorm.layerNorm(x, normalized, p(name + ".weight"), p(name + ".bias"), (float) config.normEps()).head();
+    }
+
+    /** Constants of gelu_new as 0-d arrays of the step's manager: 0.5, sqrt(2/pi), 0.044715. */
+    private static NDList geluConstants(NDManager m) {
+        return new NDList(Nd.scalar(m, 0.5f), Nd.scalar(m, (float) Math.sqrt(2.0 / Math.PI)), Nd.scalar(m, 0.044715f));
+    }
+
+    /** gelu_new: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+    private static NDArray geluNew(NDArray x, NDList c) {
+        NDArray inner = x.mul(x).mul(x).mul(c.get(2)).add(x).mul(c.get(1));   // (.., I)
+        return x.mul(Activation.tanh(inner).add(1f)).mul(c.get(0));            // (.., I)
+    }
+}
