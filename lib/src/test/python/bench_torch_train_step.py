@@ -4,8 +4,8 @@
 One step = forward + next-token cross-entropy + backward + clip_grad_norm_(1.0) + AdamW(betas (0.9, 0.95),
 weight decay 0.01 on matrices only, not on norm weights). Random tokens, a fixed batch, float32, CPU.
 
-    /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py                   # default shape, 1 and 2 threads
-    /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --hidden 256 --layers 4 --steps 5
+    /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py                   # default shape, settings 1x1,2x1,2x2
+    /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --hidden-size 256 --num-hidden-layers 4 --steps 5
     /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --write-config bench.json   # shape for Java
     /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --config bench.json        # read it back
 
@@ -14,7 +14,7 @@ SwiGLU intermediate 1024, RoPE theta 10000, RMSNorm eps 1e-6, untied lm_head: 9,
 
 Each thread setting runs in a fresh child process, because BLAS/OpenMP read their thread counts from the environment
 when the library loads: torch.set_num_threads(n) plus OMP_NUM_THREADS / MKL_NUM_THREADS, and OPENBLAS_NUM_THREADS
-as given by the setting (Debian's torch 1.13 links OpenBLAS, whose own threads can fight torch's). stdout gets one
+as given by the setting (Debian's torch links libblas.so.3; OpenBLAS's own threads can fight torch's). stdout gets one
 JSON line: the config, every setting's result, and the best; progress goes to stderr. ms_per_step is the median
 over the timed steps (mean and min beside it) and tokens_per_second = batch_size * seq_len / median; load_average
 (1 minute, at the end) shows whether other processes shared the cores. Environment variables reach the children,
@@ -22,6 +22,13 @@ e.g. OMP_WAIT_POLICY=PASSIVE.
 
 BLAS matters more than threads: `apt-get install python3-torch` alone brings Debian's reference BLAS (libblas3,
 about 4.5 GFLOP/s for a 1024x1024 matmul here), so install an OpenBLAS (see --blas) before timing anything.
+
+Measured on this project's 2-core Debian 12 machine (PyTorch 1.13, default shape, 20 timed steps, median; other
+processes shared the cores, 1-minute load 1.6 to 4):
+  reference BLAS 1x1 (2 steps) ....... 18,300 ms/step, 56 tokens/s
+  openblas-pthread 1x1 / 2x1 / 2x2 ... 890-920 / 860-890 / 1,480 ms (2x2: its pthreads fight torch's OpenMP)
+  openblas-openmp  1x1 / 2x1 / 2x2 ... 900-925 / 690-705 / 610-660 ms, best about 1,560-1,690 tokens/s
+  peak RSS about 770 MB.
 """
 import argparse
 import json
@@ -37,6 +44,7 @@ DEFAULTS = dict(vocab_size=599, hidden_size=384, num_hidden_layers=6, num_attent
                 intermediate_size=1024, rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=False,
                 batch_size=8, seq_len=128, lr=3e-4, betas=[0.9, 0.95], weight_decay=0.01, max_grad_norm=1.0,
                 warmup_steps=3, steps=10, seed=0)
+LIB = "/usr/lib/x86_64-linux-gnu"
 # (torch threads, OpenBLAS threads)
 SETTINGS = [(1, 1), (2, 1), (2, 2)]
 
@@ -55,11 +63,11 @@ def parse_args():
             p.add_argument(flag, type=type(value), default=None)
     p.add_argument("--settings", default=",".join(f"{t}x{b}" for t, b in SETTINGS),
                    help="torch threads x OpenBLAS threads, comma-separated (default %(default)s)")
-    p.add_argument("--blas", default="system",
-                   help="which libblas.so.3 the children load: 'system' (the Debian alternative; reference BLAS unless "
-                        "an OpenBLAS package is installed), or a folder name under /usr/lib/x86_64-linux-gnu such as "
-                        "openblas-pthread or openblas-openmp (apt-get install -y libopenblas0-pthread "
-                        "libopenblas0-openmp), put first on LD_LIBRARY_PATH")
+    p.add_argument("--blas", default="auto",
+                   help="which libblas.so.3 the children load: a folder name under /usr/lib/x86_64-linux-gnu put first "
+                        "on LD_LIBRARY_PATH (openblas-openmp, openblas-pthread, blas = the reference BLAS), 'system' "
+                        "(Debian's alternative as it is set), or 'auto' (default: openblas-openmp if installed, else "
+                        "system). apt-get install -y libopenblas0-openmp libopenblas0-pthread")
     p.add_argument("--child", help=argparse.SUPPRESS)  # "TxB": run one setting in this process
     args = p.parse_args()
     config = dict(DEFAULTS)
@@ -215,9 +223,11 @@ def main():
         torch_threads, blas_threads = (int(s) for s in setting.split("x"))
         env = dict(os.environ, OMP_NUM_THREADS=str(torch_threads), MKL_NUM_THREADS=str(torch_threads),
                    OPENBLAS_NUM_THREADS=str(blas_threads))
-        if args.blas != "system":
-            env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [f"/usr/lib/x86_64-linux-gnu/{args.blas}",
-                                                                   env.get("LD_LIBRARY_PATH")]))
+        blas = args.blas
+        if blas == "auto":
+            blas = "openblas-openmp" if os.path.isdir(f"{LIB}/openblas-openmp") else "system"
+        if blas != "system":
+            env["LD_LIBRARY_PATH"] = os.pathsep.join(filter(None, [f"{LIB}/{blas}", env.get("LD_LIBRARY_PATH")]))
         child = [sys.executable, os.path.abspath(__file__), "--child", setting]
         for key, value in config.items():
             flag = "--" + key.replace("_", "-")
@@ -228,6 +238,8 @@ def main():
         out = subprocess.run(child, env=env, check=True, stdout=subprocess.PIPE, text=True).stdout
         runs.append(json.loads(out.strip().splitlines()[-1]))
         print(json.dumps(runs[-1]), file=sys.stderr)
+        if not any("openblas" in path for path in runs[-1]["blas"]):
+            print("warning: not running on OpenBLAS (about 20x slower here); see --blas", file=sys.stderr)
     best = max(runs, key=lambda r: r["tokens_per_second"])
     print(json.dumps({"benchmark": "torch_train_step", **best, "config": config, "runs": runs}))
 
