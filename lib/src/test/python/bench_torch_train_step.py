@@ -23,11 +23,12 @@ e.g. OMP_WAIT_POLICY=PASSIVE.
 BLAS matters more than threads: `apt-get install python3-torch` alone brings Debian's reference BLAS (libblas3,
 about 4.5 GFLOP/s for a 1024x1024 matmul here), so install an OpenBLAS (see --blas) before timing anything.
 
-Measured on this project's 2-core Debian 12 machine (PyTorch 1.13, default shape, 20 timed steps, median; other
-processes shared the cores, 1-minute load 1.6 to 4):
-  reference BLAS 1x1 (2 steps) ....... 18,300 ms/step, 56 tokens/s
-  openblas-pthread 1x1 / 2x1 / 2x2 ... 890-920 / 860-890 / 1,480 ms (2x2: its pthreads fight torch's OpenMP)
-  openblas-openmp  1x1 / 2x1 / 2x2 ... 900-925 / 690-705 / 610-660 ms, best about 1,560-1,690 tokens/s
+Measured on this project's 2-core Debian 12 machine (PyTorch 1.13, default shape, median of 10-20 timed steps):
+  quiet machine (1-minute load 0.2 to 1.1):
+    openblas-openmp  1x1 / 2x1 / 2x2 ... 900 / 573 / 485 ms/step = 1,138 / 1,788 / 2,112 tokens/s (best: 2x2)
+    openblas-pthread 2x1 / 2x2 ......... 863 / 1,517 ms/step (2x2: OpenBLAS's pthreads fight torch's OpenMP)
+  shared machine (load 1.6 to 4): openblas-openmp 2x2 610-730 ms, 1x1 900-925 ms; pthread 2x2 about 1,480 ms;
+    reference BLAS 1x1 (2 steps) 18,300 ms/step, 56 tokens/s.
   peak RSS about 770 MB.
 """
 import argparse
