@@ -11,9 +11,15 @@ import java.util.Arrays;
 public record HostTensor(float[] data, long[] shape) {
     public HostTensor {
         long n = 1;
-        for (long d : shape) n *= d;
+        for (long d : shape) {
+            if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
+            n = Math.multiplyExact(n, d);
+        }
         if (n != data.length) {
             throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " values, data has " + data.length);
         }
     }
+
+    /** A 1-d tensor. */
+    public static HostTensor of(float... data) { return new HostTensor(data, new long[] {data.length}); }
 }

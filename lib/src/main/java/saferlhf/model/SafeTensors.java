@@ -107,24 +107,6 @@ public final class SafeTensors {
         public String toString() { return name + " " + dtype + " " + Arrays.toString(shape); }
     }
 
-    /** An F32 tensor to write: row-major {@code data} of {@code shape} (product of the shape = data length). */
-    public record FloatTensor(long[] shape, float[] data) {
-        public FloatTensor {
-            long n = 1;
-            for (long d : shape) {
-                if (d < 0) throw new IllegalArgumentException("negative dimension in shape " + Arrays.toString(shape));
-                n = Math.multiplyExact(n, d);
-            }
-            if (n != data.length) {
-                throw new IllegalArgumentException("shape " + Arrays.toString(shape) + " holds " + n + " elements, data has "
-                        + data.length);
-            }
-        }
-
-        /** A 1-d tensor. */
-        public static FloatTensor of(float... data) { return new FloatTensor(new long[] {data.length}, data); }
-    }
-
     private final Path file;
     private final Map<String, String> metadata;
     private final Map<String, TensorInfo> tensors; // in data order
@@ -232,6 +214,20 @@ public final class SafeTensors {
         return out;
     }
 
+    /** A tensor as a float32 {@link HostTensor} (F16 and BF16 converted in Java). */
+    public HostTensor read(String name) {
+        return new HostTensor(readFloats(name), info(name).shape());
+    }
+
+    /** Every floating-point tensor of the file, by name, in data order. */
+    public Map<String, HostTensor> readAll() {
+        Map<String, HostTensor> all = new java.util.LinkedHashMap<>();
+        for (TensorInfo t : tensors()) {
+            if (t.dtype() == DType.F32 || t.dtype() == DType.F16 || t.dtype() == DType.BF16) all.put(t.name(), read(t.name()));
+        }
+        return all;
+    }
+
     /** An I64 or I32 tensor as longs. */
     public long[] readLongs(String name) {
         TensorInfo t = info(name);
@@ -271,7 +267,7 @@ public final class SafeTensors {
      * padded with spaces to a multiple of 8 bytes. Hugging Face {@code transformers} wants {@code {"format": "pt"}}
      * in the metadata. The same input always gives the same bytes.
      */
-    public static void write(Path file, Map<String, FloatTensor> tensors, Map<String, String> metadata) throws IOException {
+    public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) throws IOException {
         List<String> names = new ArrayList<>(tensors.keySet());
         names.sort(Comparator.comparing((String s) -> s.getBytes(StandardCharsets.UTF_8), Arrays::compareUnsigned));
         Map<String, Object> header = new LinkedHashMap<>();
@@ -279,7 +275,7 @@ public final class SafeTensors {
         long offset = 0;
         for (String name : names) {
             if (name.equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is not a valid tensor name");
-            FloatTensor t = tensors.get(name);
+            HostTensor t = tensors.get(name);
             long end = offset + 4L * t.data().length;
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("dtype", "F32");

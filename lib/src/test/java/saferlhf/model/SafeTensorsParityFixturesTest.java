@@ -77,8 +77,8 @@ class SafeTensorsParityFixturesTest {
     void javaWriterReproducesThePythonFileByteForByte(String file, @TempDir Path dir) throws IOException {
         Path original = folder(file.substring(0, file.indexOf('/'))).resolve(file.substring(file.indexOf('/') + 1));
         SafeTensors st = SafeTensors.open(original);
-        Map<String, SafeTensors.FloatTensor> tensors = new LinkedHashMap<>();
-        for (SafeTensors.TensorInfo t : st.tensors()) tensors.put(t.name(), new SafeTensors.FloatTensor(t.shape(), st.readFloats(t.name())));
+        Map<String, HostTensor> tensors = new LinkedHashMap<>();
+        for (SafeTensors.TensorInfo t : st.tensors()) tensors.put(t.name(), new HostTensor(st.readFloats(t.name()), t.shape()));
         Path copy = dir.resolve("copy.safetensors");
         SafeTensors.write(copy, tensors, st.metadata());
         assertArrayEquals(Files.readAllBytes(original), Files.readAllBytes(copy));

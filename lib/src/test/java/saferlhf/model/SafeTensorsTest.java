@@ -20,7 +20,7 @@ import java.util.Random;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import saferlhf.model.SafeTensors.DType;
-import saferlhf.model.SafeTensors.FloatTensor;
+import saferlhf.model.HostTensor;
 
 class SafeTensorsTest {
     @TempDir Path dir;
@@ -31,9 +31,9 @@ class SafeTensorsTest {
     void writesTheOfficialLayoutByteForByte() throws IOException {
         // safetensors.torch.save_file({"b": torch.tensor([1., 2.]), "a": torch.tensor([[0.5]])}, f, {"format": "pt"})
         Path f = dir.resolve("t.safetensors");
-        Map<String, FloatTensor> tensors = new LinkedHashMap<>();
-        tensors.put("b", FloatTensor.of(1f, 2f));
-        tensors.put("a", new FloatTensor(new long[] {1, 1}, new float[] {0.5f}));
+        Map<String, HostTensor> tensors = new LinkedHashMap<>();
+        tensors.put("b", HostTensor.of(1f, 2f));
+        tensors.put("a", new HostTensor(new float[] {0.5f}, new long[] {1, 1}));
         SafeTensors.write(f, tensors, Map.of("format", "pt"));
 
         String json = "{\"__metadata__\":{\"format\":\"pt\"},\"a\":{\"dtype\":\"F32\",\"shape\":[1,1],\"data_offsets\":[0,4]},"
@@ -52,12 +52,12 @@ class SafeTensorsTest {
         for (int i = 0; i < big.length; i++) big[i] = (float) random.nextGaussian();
         float[] special = {0f, -0f, Float.MIN_VALUE, -Float.MAX_VALUE, Float.POSITIVE_INFINITY, Float.NEGATIVE_INFINITY,
                 Float.intBitsToFloat(0x7fc00001), 1e-40f, 3.1415927f};
-        Map<String, FloatTensor> tensors = new LinkedHashMap<>();
-        tensors.put("z.big", new FloatTensor(new long[] {10, 20, 5}, big));
-        tensors.put("special", FloatTensor.of(special));
-        tensors.put("scalar", new FloatTensor(new long[] {}, new float[] {42f}));
-        tensors.put("empty", new FloatTensor(new long[] {0, 3}, new float[0]));
-        tensors.put("é-unicode name", FloatTensor.of(1f));
+        Map<String, HostTensor> tensors = new LinkedHashMap<>();
+        tensors.put("z.big", new HostTensor(big, new long[] {10, 20, 5}));
+        tensors.put("special", HostTensor.of(special));
+        tensors.put("scalar", new HostTensor(new float[] {42f}, new long[] {}));
+        tensors.put("empty", new HostTensor(new float[0], new long[] {0, 3}));
+        tensors.put("é-unicode name", HostTensor.of(1f));
         Map<String, String> metadata = Map.of("format", "pt", "note", "a \"quoted\" value\n");
 
         Path f = dir.resolve("rt.safetensors");
@@ -65,7 +65,7 @@ class SafeTensorsTest {
         SafeTensors st = SafeTensors.open(f);
         assertEquals(Map.of("format", "pt", "note", "a \"quoted\" value\n"), st.metadata());
         assertEquals(List.of("empty", "scalar", "special", "z.big", "é-unicode name"), st.names());
-        for (Map.Entry<String, FloatTensor> e : tensors.entrySet()) {
+        for (Map.Entry<String, HostTensor> e : tensors.entrySet()) {
             SafeTensors.TensorInfo info = st.info(e.getKey());
             assertEquals(DType.F32, info.dtype());
             assertArrayEquals(e.getValue().shape(), info.shape());
@@ -74,7 +74,7 @@ class SafeTensorsTest {
         assertEquals(0, (8 + headerLength(f)) % 8, "header padded to a multiple of 8");
 
         // insertion order of the maps does not matter
-        Map<String, FloatTensor> reversed = new LinkedHashMap<>();
+        Map<String, HostTensor> reversed = new LinkedHashMap<>();
         List<String> keys = List.copyOf(tensors.keySet());
         for (int i = keys.size() - 1; i >= 0; i--) reversed.put(keys.get(i), tensors.get(keys.get(i)));
         Path g = dir.resolve("rt2.safetensors");
@@ -87,7 +87,7 @@ class SafeTensorsTest {
 
     @Test
     void writerRejectsAMismatchedShape() {
-        assertThrows(IllegalArgumentException.class, () -> new FloatTensor(new long[] {2, 2}, new float[3]));
+        assertThrows(IllegalArgumentException.class, () -> new HostTensor(new float[3], new long[] {2, 2}));
     }
 
     // ---- F16 and BF16 ----
@@ -164,7 +164,7 @@ class SafeTensorsTest {
         float[] data = new float[4097];
         for (int i = 0; i < data.length; i++) data[i] = i * 0.25f - 100f;
         Path f = dir.resolve("tiny-chunks.safetensors");
-        SafeTensors.write(f, Map.of("a", FloatTensor.of(1f, 2f, 3f), "w", new FloatTensor(new long[] {17, 241}, data)), Map.of());
+        SafeTensors.write(f, Map.of("a", HostTensor.of(1f, 2f, 3f), "w", new HostTensor(data, new long[] {17, 241})), Map.of());
         SafeTensors st = SafeTensors.open(f, 64);
         assertBitsEqual(data, st.readFloats("w"));
         assertBitsEqual(new float[] {1f, 2f, 3f}, st.readFloats("a"));
@@ -193,7 +193,7 @@ class SafeTensorsTest {
     @Test
     void clearErrorsForBrokenFiles() throws IOException {
         Path ok = dir.resolve("ok.safetensors");
-        SafeTensors.write(ok, Map.of("w", FloatTensor.of(1f, 2f, 3f, 4f)), Map.of());
+        SafeTensors.write(ok, Map.of("w", HostTensor.of(1f, 2f, 3f, 4f)), Map.of());
         byte[] bytes = Files.readAllBytes(ok);
 
         Path truncated = dir.resolve("truncated.safetensors");
