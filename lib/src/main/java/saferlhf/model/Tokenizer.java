@@ -65,9 +65,11 @@ public final class Tokenizer implements AutoCloseable {
     private final int bosId, eosId, padId, unkId;
     private final int vocabSize;
     private final int added;
+    private final String tokenizerJson; // as loaded, with any added special tokens
 
-    private Tokenizer(HuggingFaceTokenizer hf, String[] tokens, int[] ids, int vocabSize, int added) {
+    private Tokenizer(HuggingFaceTokenizer hf, String[] tokens, int[] ids, int vocabSize, int added, String tokenizerJson) {
         this.hf = hf;
+        this.tokenizerJson = tokenizerJson;
         this.bos = tokens[0]; this.eos = tokens[1]; this.pad = tokens[2]; this.unk = tokens[3];
         this.bosId = ids[0]; this.eosId = ids[1]; this.padId = ids[2]; this.unkId = ids[3];
         this.vocabSize = vocabSize;
@@ -144,7 +146,19 @@ public final class Tokenizer implements AutoCloseable {
                         + ids[i] + "]: the vocabulary's ids are not contiguous");
             }
         }
-        return new Tokenizer(hf, tokens, ids, maxId + 1, added);
+        return new Tokenizer(hf, tokens, ids, maxId + 1, added, JSON.writeValueAsString(root));
+    }
+
+    /**
+     * Writes {@code tokenizer.json} (with the special tokens added at load time) and a {@code tokenizer_config.json}
+     * naming the special tokens into {@code folder}, atomically, so {@link #load} gives back the same tokenizer.
+     */
+    public void save(Path folder) throws IOException {
+        saferlhf.util.AtomicFiles.writeString(folder.resolve("tokenizer.json"), tokenizerJson + "\n");
+        ObjectNode config = JSON.createObjectNode();
+        config.put("bos_token", bos).put("eos_token", eos).put("pad_token", pad).put("unk_token", unk);
+        saferlhf.util.AtomicFiles.writeString(folder.resolve("tokenizer_config.json"),
+                JSON.writerWithDefaultPrettyPrinter().writeValueAsString(config) + "\n");
     }
 
     // ---- special tokens ------------------------------------------------------------------------------------------

@@ -48,4 +48,45 @@ public final class AtomicFiles {
             Files.deleteIfExists(temporary);
         }
     }
+
+    /** The sibling a folder is moved to while {@link #replaceFolder} swaps in its successor. */
+    public static Path previousOf(Path folder) {
+        return folder.resolveSibling(folder.getFileName() + ".previous");
+    }
+
+    /** A new empty temporary folder next to {@code target}, to be filled and then passed to {@link #replaceFolder}. */
+    public static Path temporaryFolderFor(Path target) throws IOException {
+        Path parent = target.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        return Files.createTempDirectory(parent, "." + target.getFileName() + ".");
+    }
+
+    /**
+     * Puts a finished folder in place of {@code target}: the old folder is first renamed to {@link #previousOf}, the
+     * new one renamed onto {@code target}, then the old one deleted. A crash at any point leaves either the old or the
+     * new folder complete under {@code target}, or (between the two renames) the old one under {@code previousOf};
+     * {@link #existingFolder} finds it.
+     */
+    public static void replaceFolder(Path finished, Path target) throws IOException {
+        Path previous = previousOf(target);
+        deleteRecursively(previous);
+        if (Files.exists(target)) Files.move(target, previous, StandardCopyOption.ATOMIC_MOVE);
+        Files.move(finished, target, StandardCopyOption.ATOMIC_MOVE);
+        deleteRecursively(previous);
+    }
+
+    /** {@code folder} if it exists, else its {@link #previousOf} left by an interrupted swap, else {@code folder}. */
+    public static Path existingFolder(Path folder) {
+        if (Files.isDirectory(folder)) return folder;
+        Path previous = previousOf(folder);
+        return Files.isDirectory(previous) ? previous : folder;
+    }
+
+    /** Deletes a file or folder tree if it exists. */
+    public static void deleteRecursively(Path path) throws IOException {
+        if (!Files.exists(path)) return;
+        try (var walk = Files.walk(path)) {
+            for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) Files.delete(p);
+        }
+    }
 }

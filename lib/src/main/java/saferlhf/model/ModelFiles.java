@@ -1,0 +1,158 @@
+package saferlhf.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import saferlhf.util.AtomicFiles;
+
+/**
+ * Model folders in the Hugging Face layout: {@code config.json}, {@code model.safetensors} (float32),
+ * {@code tokenizer.json} + {@code tokenizer_config.json}, and the kit's own {@code saferlhf.json} (what the folder
+ * holds: a causal LM or a score model with its score type and normalizer statistics).
+ *
+ * <p>Saving is atomic: the folder is written under a temporary name next to the target and swapped in with
+ * {@link AtomicFiles#replaceFolder}, so an interrupted save never leaves a half-written model that loads, and the
+ * previous model stays loadable. Loading accepts folders written by other programs: a single
+ * {@code model.safetensors} or shards listed in {@code model.safetensors.index.json}, F32/F16/BF16 (converted to F32
+ * before anything reaches DJL), GPT-2 names with or without the {@code transformer.} prefix.
+ */
+public final class ModelFiles {
+    private ModelFiles() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    public static final String KIT_METADATA = "saferlhf.json";
+
+    /** What a model folder holds, from its {@code saferlhf.json} (absent in folders written by other programs). */
+    public record Metadata(String kind, ScoreType scoreType, Normalizer.Type normalizerType, double mean, double var,
+                           long count, boolean normalize) {
+        public static Metadata causalLm() {
+            return new Metadata("causal-lm", null, null, 0, 1, 0, false);
+        }
+
+        static Metadata of(ScoreModel model) {
+            Normalizer n = model.normalizer();
+            return new Metadata("score-model", model.scoreType(), n.type(), n.mean(), n.var(), n.count(), model.normalizing());
+        }
+    }
+
+    /** Saves a causal LM and its tokenizer to {@code folder} (atomically, replacing an older model there). */
+    public static void save(CausalLM model, Tokenizer tokenizer, Path folder) throws IOException {
+        write(folder, model.config(), model.toHost(), tokenizer, Metadata.causalLm());
+    }
+
+    /** Saves a score model (reward, cost or critic) with its normalizer statistics. */
+    public static void save(ScoreModel model, Tokenizer tokenizer, Path folder) throws IOException {
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        model.namedParameters().forEach((name, array) -> weights.put(name, Weights.toHost(array)));
+        write(folder, model.config(), weights, tokenizer, Metadata.of(model));
+    }
+
+    private static void write(Path folder, ModelConfig config, Map<String, HostTensor> weights, Tokenizer tokenizer,
+                              Metadata metadata) throws IOException {
+        Path temporary = AtomicFiles.temporaryFolderFor(folder);
+        try {
+            config.write(temporary);
+            SafeTensors.write(temporary.resolve("model.safetensors"), weights, Map.of("format", "pt"));
+            if (tokenizer != null) tokenizer.save(temporary);
+            AtomicFiles.writeString(temporary.resolve(KIT_METADATA),
+                    JSON.writerWithDefaultPrettyPrinter().writeValueAsString(metadataJson(metadata)) + "\n");
+            AtomicFiles.replaceFolder(temporary, folder);
+        } finally {
+            AtomicFiles.deleteRecursively(temporary);
+        }
+    }
+
+    private static ObjectNode metadataJson(Metadata m) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("kind", m.kind());
+        if (m.scoreType() != null) {
+            node.put("score_type", m.scoreType().name().toLowerCase());
+            if (m.scoreType() == ScoreType.COST) node.put("sign_convention", "cost > 0 means unsafe, cost <= 0 means safe");
+            node.put("normalizer_type", m.normalizerType().name());
+            node.put("mean", m.mean());
+            node.put("var", m.var());
+            node.put("count", m.count());
+            node.put("do_normalize", m.normalize());
+        }
+        return node;
+    }
+
+    /** The folder's kit metadata; a causal LM when there is no {@code saferlhf.json}. */
+    public static Metadata metadata(Path folder) throws IOException {
+        Path file = AtomicFiles.existingFolder(folder).resolve(KIT_METADATA);
+        if (!Files.isRegularFile(file)) return Metadata.causalLm();
+        JsonNode n = JSON.readTree(file.toFile());
+        if (!n.has("score_type")) return Metadata.causalLm();
+        return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
+                Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("mean").asDouble(0),
+                n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
+    }
+
+    /** Loads a causal LM from a model folder (this kit's or a Hugging Face GPT-2 / Llama / Qwen2 / Mistral one). */
+    public static CausalLM loadCausalLM(Path folder, ai.djl.Device device) throws IOException {
+        Path dir = requireModelFolder(folder);
+        CausalLM model = CausalLM.create(ModelConfig.read(dir.resolve("config.json")), device, 0);
+        try {
+            model.loadNamedParameters(readWeights(dir));
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Loads a score model saved by {@link #save(ScoreModel, Tokenizer, Path)}, with its normalizer statistics. */
+    public static ScoreModel loadScoreModel(Path folder, ai.djl.Device device) throws IOException {
+        Path dir = requireModelFolder(folder);
+        Metadata metadata = metadata(dir);
+        if (metadata.scoreType() == null) {
+            throw new IllegalArgumentException(dir + " holds a causal language model, not a score model "
+                    + "(use ScoreModel.fromCausalLM to start one from it)");
+        }
+        ScoreModel model = ScoreModel.create(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device, 0);
+        try {
+            model.loadNamedParameters(readWeights(dir));
+            model.normalizer().setStatistics(metadata.mean(), metadata.var(), metadata.count());
+            model.setNormalize(metadata.normalize());
+            return model;
+        } catch (RuntimeException e) {
+            model.close();
+            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** Every float tensor of the folder's safetensors file(s), converted to float32. */
+    public static Map<String, HostTensor> readWeights(Path folder) throws IOException {
+        Path dir = AtomicFiles.existingFolder(folder);
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        for (Path file : safetensorsFiles(dir)) weights.putAll(SafeTensors.open(file).readAll());
+        return weights;
+    }
+
+    private static List<Path> safetensorsFiles(Path dir) throws IOException {
+        Path single = dir.resolve("model.safetensors");
+        if (Files.isRegularFile(single)) return List.of(single);
+        Path index = dir.resolve("model.safetensors.index.json");
+        if (Files.isRegularFile(index)) {
+            java.util.TreeSet<String> shards = new java.util.TreeSet<>();
+            JSON.readTree(index.toFile()).path("weight_map").forEach(shard -> shards.add(shard.asText()));
+            return shards.stream().map(dir::resolve).toList();
+        }
+        throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
+                + "are not read: convert them to safetensors)");
+    }
+
+    private static Path requireModelFolder(Path folder) throws IOException {
+        Path dir = AtomicFiles.existingFolder(folder);
+        if (!Files.isRegularFile(dir.resolve("config.json"))) {
+            throw new IOException(folder + ": not a model folder (no config.json)");
+        }
+        return dir;
+    }
+}
