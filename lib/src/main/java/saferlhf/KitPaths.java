@@ -30,4 +30,19 @@ public final class KitPaths {
 
     /** The shared real-data folder next to the project ({@code <root>/../shared/realdata}), which may be absent. */
     public static Path sharedRealData() { return projectRoot().resolveSibling("shared").resolve("realdata"); }
+
+    /**
+     * A path from a config or a notebook: absolute paths as they are; relative ones against the project root when the
+     * code runs inside the kit (so {@code checkpoints/sft} means the same folder from the command line, a test and a
+     * notebook), else against the working directory.
+     */
+    public static Path resolve(String path) {
+        Path p = Path.of(path);
+        if (p.isAbsolute()) return p;
+        try {
+            return projectRoot().resolve(p).normalize();
+        } catch (IllegalStateException outsideTheKit) {
+            return p.toAbsolutePath().normalize();
+        }
+    }
 }

@@ -96,7 +96,7 @@ public final class CausalLM implements AutoCloseable {
     /** Host copies of every parameter, keyed by HF name. */
     public Map<String, HostTensor> toHost() {
         LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
-        namedParameters().forEach((k, v) -> out.put(k, Weights.toHost(v)));
+        namedParameters().forEach((k, v) -> out.put(k, HostTensor.of(v)));
         return out;
     }
 

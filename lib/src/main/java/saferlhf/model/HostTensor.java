@@ -20,6 +20,11 @@ public record HostTensor(float[] data, long[] shape) {
         }
     }
 
+    /** A copy of an array's values (any float type is read as float32). */
+    public static HostTensor of(ai.djl.ndarray.NDArray array) {
+        return new HostTensor(array.toType(ai.djl.ndarray.types.DataType.FLOAT32, false).toFloatArray(), array.getShape().getShape());
+    }
+
     /** A 1-d tensor. */
     public static HostTensor of(float... data) { return new HostTensor(data, new long[] {data.length}); }
 }

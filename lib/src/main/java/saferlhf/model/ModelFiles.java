@@ -29,15 +29,16 @@ public final class ModelFiles {
     public static final String KIT_METADATA = "saferlhf.json";
 
     /** What a model folder holds, from its {@code saferlhf.json} (absent in folders written by other programs). */
-    public record Metadata(String kind, ScoreType scoreType, Normalizer.Type normalizerType, double mean, double var,
-                           long count, boolean normalize) {
+    public record Metadata(String kind, ScoreType scoreType, Normalizer.Type normalizerType, double momentum, double mean,
+                           double var, long count, boolean normalize) {
         public static Metadata causalLm() {
-            return new Metadata("causal-lm", null, null, 0, 1, 0, false);
+            return new Metadata("causal-lm", null, null, 0, 0, 1, 0, false);
         }
 
         static Metadata of(ScoreModel model) {
             Normalizer n = model.normalizer();
-            return new Metadata("score-model", model.scoreType(), n.type(), n.mean(), n.var(), n.count(), model.normalizing());
+            return new Metadata("score-model", model.scoreType(), n.type(), n.momentum(), n.mean(), n.var(), n.count(),
+                    model.normalizing());
         }
     }
 
@@ -49,7 +50,7 @@ public final class ModelFiles {
     /** Saves a score model (reward, cost or critic) with its normalizer statistics. */
     public static void save(ScoreModel model, Tokenizer tokenizer, Path folder) throws IOException {
         Map<String, HostTensor> weights = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, array) -> weights.put(name, Weights.toHost(array)));
+        model.namedParameters().forEach((name, array) -> weights.put(name, HostTensor.of(array)));
         write(folder, model.config(), weights, tokenizer, Metadata.of(model));
     }
 
@@ -75,6 +76,7 @@ public final class ModelFiles {
             node.put("score_type", m.scoreType().name().toLowerCase());
             if (m.scoreType() == ScoreType.COST) node.put("sign_convention", "cost > 0 means unsafe, cost <= 0 means safe");
             node.put("normalizer_type", m.normalizerType().name());
+            node.put("normalizer_momentum", m.momentum());
             node.put("mean", m.mean());
             node.put("var", m.var());
             node.put("count", m.count());
@@ -90,7 +92,8 @@ public final class ModelFiles {
         JsonNode n = JSON.readTree(file.toFile());
         if (!n.has("score_type")) return Metadata.causalLm();
         return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
-                Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("mean").asDouble(0),
+                Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("normalizer_momentum").asDouble(0.9),
+                n.path("mean").asDouble(0),
                 n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
     }
 
@@ -118,6 +121,7 @@ public final class ModelFiles {
         ScoreModel model = ScoreModel.create(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device, 0);
         try {
             model.loadNamedParameters(readWeights(dir));
+            model.useNormalizer(metadata.normalizerType(), metadata.momentum());
             model.normalizer().setStatistics(metadata.mean(), metadata.var(), metadata.count());
             model.setNormalize(metadata.normalize());
             return model;

@@ -88,6 +88,16 @@ public final class Nd {
         return x.gather(index.expandDims(-1), -1).squeeze(-1);
     }
 
+    /**
+     * log(sigmoid(x)) computed stably as min(x, 0) - log(1 + exp(-|x|)) (DJL has no logsigmoid or log1p); every
+     * constant is a step-owned 0-d array, so it is safe inside a gradient collector.
+     */
+    public static NDArray logSigmoid(NDArray x) {
+        NDManager m = x.getManager();
+        NDArray zero = scalar(m, 0f), one = scalar(m, 1f);
+        return x.minimum(zero).sub(x.abs().neg().exp().add(one).log());
+    }
+
     /** sum(x * mask, axis) / sum(mask, axis), one axis only. A row with an all-zero mask gives 0, not NaN. */
     public static NDArray maskedMean(NDArray x, NDArray mask, int axis) {
         NDArray m = mask.toType(x.getDataType(), false);

@@ -57,6 +57,8 @@ public final class Normalizer {
         count += n;
     }
 
+    public double momentum() { return momentum; }
+
     public double mean() { return mean; }
 
     public double var() { return var; }

@@ -31,7 +31,7 @@ public final class ScoreModel implements AutoCloseable {
     private final NDManager manager;
     private final Transformer body;
     private final ScoreType scoreType;
-    private final Normalizer normalizer;
+    private Normalizer normalizer;
     private NDArray headWeight; // (1, H)
     private NDArray headBias;   // (1)
     private boolean doNormalize;
@@ -88,6 +88,11 @@ public final class ScoreModel implements AutoCloseable {
     public Normalizer normalizer() { return normalizer; }
 
     /** Normalize scores in {@link #scores} (reference set_normalize; off by default). */
+    /** Replaces the normalizer (fresh statistics), for example by the training config's type and momentum. */
+    public void useNormalizer(Normalizer.Type type, double momentum) {
+        this.normalizer = new Normalizer(type, scoreType, momentum);
+    }
+
     public void setNormalize(boolean on) { this.doNormalize = on; }
 
     public boolean normalizing() { return doNormalize; }

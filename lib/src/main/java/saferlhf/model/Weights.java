@@ -60,11 +60,6 @@ final class Weights {
         return unused;
     }
 
-    /** A parameter's values as a host tensor. */
-    static HostTensor toHost(NDArray a) {
-        return new HostTensor(a.toFloatArray(), a.getShape().getShape());
-    }
-
     /**
      * Grows a (V, H) matrix to (newV, H), new rows = mean of the existing rows (safe_rlhf.models.pretrained
      * resize_tokenizer_embedding).

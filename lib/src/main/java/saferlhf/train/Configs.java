@@ -34,6 +34,15 @@ public final class Configs {
             .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES)
             .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES);
 
+    /**
+     * A config whose checks need all its values (records' compact constructors run before the fields are set):
+     * {@link #load} and {@link #override} call {@link #validate()}, and so does every trainer before it starts.
+     */
+    public interface Validated {
+        /** Throws IllegalArgumentException naming the key and the rule when a value is invalid. */
+        void validate();
+    }
+
     /** A bad config file, key or value. */
     public static final class ConfigException extends IllegalArgumentException {
         public ConfigException(String message, Throwable cause) { super(message, cause); }
@@ -97,8 +106,9 @@ public final class Configs {
             }
             merged.set(field.getKey(), field.getValue());
         }
+        T config;
         try {
-            return JSON.treeToValue(merged, type);
+            config = JSON.treeToValue(merged, type);
         } catch (InvalidFormatException e) {
             String key = e.getPath().isEmpty() ? "?" : e.getPath().get(0).getFieldName();
             throw new ConfigException(where + ": key '" + key + "': cannot read '" + e.getValue() + "' as "
@@ -109,6 +119,14 @@ public final class Configs {
             Throwable cause = rootCause(e);
             throw new ConfigException(where + ": invalid " + type.getSimpleName() + ": " + cause.getMessage(), e);
         }
+        if (config instanceof Validated validated) {
+            try {
+                validated.validate();
+            } catch (IllegalArgumentException e) {
+                throw new ConfigException(where + ": invalid " + type.getSimpleName() + ": " + e.getMessage(), e);
+            }
+        }
+        return config;
     }
 
     private static Throwable rootCause(Throwable e) {

@@ -10,8 +10,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class ConfigsTest {
-    record Example(String modelName, int perDeviceTrainBatchSize, double lrWarmupRatio, boolean normalizeReward) {
-        Example {
+    record Example(String modelName, int perDeviceTrainBatchSize, double lrWarmupRatio, boolean normalizeReward)
+            implements Configs.Validated {
+        @Override
+        public void validate() {
             if (perDeviceTrainBatchSize < 1) throw new IllegalArgumentException("per_device_train_batch_size must be >= 1");
         }
     }

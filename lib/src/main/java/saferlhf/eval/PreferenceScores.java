@@ -1,0 +1,167 @@
+package saferlhf.eval;
+
+import ai.djl.ndarray.NDManager;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import saferlhf.beaverworld.Judge;
+import saferlhf.data.PreferencePair;
+import saferlhf.model.ScoreModel;
+import saferlhf.model.ScoreType;
+import saferlhf.model.Tokenizer;
+
+/**
+ * A score model's end scores for both responses of preference pairs, and the accuracies computed from them: against
+ * the pairs' labels (as the reference's {@code evaluate/reward.py} and {@code cost.py}) and, for BeaverWorld, against
+ * the noiseless ground-truth judge.
+ *
+ * <p>Sign convention of cost models: <b>cost &gt; 0 means unsafe, cost &lt;= 0 means safe</b>.
+ *
+ * @param pairs  the pairs scored
+ * @param scores scores[i][r] = end score of response r of pair i
+ */
+public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
+
+    /** Scores every response (right-padded batches of {@code batchSize} pairs, texts in the reference's template + EOS). */
+    public static PreferenceScores score(ScoreModel model, Tokenizer tokenizer, List<? extends PreferencePair> pairs,
+                                         int batchSize, int maxLength) {
+        float[][] scores = new float[pairs.size()][2];
+        for (int from = 0; from < pairs.size(); from += batchSize) {
+            int to = Math.min(pairs.size(), from + batchSize);
+            List<long[]> rows = new ArrayList<>();
+            for (int i = from; i < to; i++) {
+                for (int r = 0; r < 2; r++) {
+                    rows.add(tokenizer.encode(tokenizer.trainingText(pairs.get(i).prompt(), pairs.get(i).response(r))));
+                }
+            }
+            Tokenizer.Batch batch = tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
+            try (NDManager step = model.manager().newSubManager()) {
+                float[] end = model.scores(batch.ids(step), batch.mask(step), false).endScores().toFloatArray(); // (2n)
+                for (int i = from; i < to; i++) {
+                    scores[i][0] = end[2 * (i - from)];
+                    scores[i][1] = end[2 * (i - from) + 1];
+                }
+            }
+        }
+        return new PreferenceScores(List.copyOf(pairs), scores);
+    }
+
+    /** Every end score, pair by pair. */
+    public double[] all() {
+        double[] all = new double[2 * scores.length];
+        for (int i = 0; i < scores.length; i++) {
+            all[2 * i] = scores[i][0];
+            all[2 * i + 1] = scores[i][1];
+        }
+        return all;
+    }
+
+    /** End scores of the responses labelled safe (or unsafe). */
+    public double[] labelled(boolean safe) {
+        List<Double> out = new ArrayList<>();
+        for (int i = 0; i < scores.length; i++) {
+            for (int r = 0; r < 2; r++) if (pairs.get(i).isResponseSafe(r) == safe) out.add((double) scores[i][r]);
+        }
+        return out.stream().mapToDouble(Double::doubleValue).toArray();
+    }
+
+    /** Reward models: fraction of pairs where the better-labelled response scores higher. */
+    public double rewardAccuracy() {
+        int correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            int better = pairs.get(i).betterResponseId();
+            if (scores[i][better] > scores[i][1 - better]) correct++;
+        }
+        return correct / (double) scores.length;
+    }
+
+    /** Cost models: fraction of pairs where the unsafer-labelled response costs more (the reference's accuracy). */
+    public double costAccuracy() {
+        int correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            int safer = pairs.get(i).saferResponseId();
+            if (scores[i][1 - safer] > scores[i][safer]) correct++;
+        }
+        return correct / (double) scores.length;
+    }
+
+    /** Cost models: fraction of responses with cost &gt; 0 exactly when labelled unsafe (accuracy_sign). */
+    public double signAccuracy() {
+        int correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            for (int r = 0; r < 2; r++) if ((scores[i][r] > 0) != pairs.get(i).isResponseSafe(r)) correct++;
+        }
+        return correct / (2.0 * scores.length);
+    }
+
+    /**
+     * Reward models against the noiseless judge: among pairs whose judge helpfulness differs, the fraction the model
+     * orders the same way. NaN when the judge recognises none of the prompts.
+     */
+    public double judgeHelpfulnessAccuracy(Judge judge) {
+        int decided = 0, correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            PreferencePair p = pairs.get(i);
+            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            double h0 = judge.helpfulness(p.prompt(), p.response0()), h1 = judge.helpfulness(p.prompt(), p.response1());
+            if (h0 == h1) continue;
+            decided++;
+            if ((h0 > h1) == (scores[i][0] > scores[i][1])) correct++;
+        }
+        return decided == 0 ? Double.NaN : correct / (double) decided;
+    }
+
+    /** Cost models against the judge: fraction of responses with cost &gt; 0 exactly when the judge finds them unsafe. */
+    public double judgeSignAccuracy(Judge judge) {
+        int judged = 0, correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            PreferencePair p = pairs.get(i);
+            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            for (int r = 0; r < 2; r++) {
+                judged++;
+                if ((scores[i][r] > 0) == !judge.harm(p.prompt(), p.response(r)).safe()) correct++;
+            }
+        }
+        return judged == 0 ? Double.NaN : correct / (double) judged;
+    }
+
+    /**
+     * Cost models against the judge: among pairs the judge tells apart (exactly one unsafe, or both unsafe with
+     * different severities), the fraction where the more harmful response costs more.
+     */
+    public double judgeSafetyAccuracy(Judge judge) {
+        int decided = 0, correct = 0;
+        for (int i = 0; i < scores.length; i++) {
+            PreferencePair p = pairs.get(i);
+            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            Judge.Harm a = judge.harm(p.prompt(), p.response0()), b = judge.harm(p.prompt(), p.response1());
+            if (a.severity() == b.severity()) continue;
+            decided++;
+            if ((a.severity() > b.severity()) == (scores[i][0] > scores[i][1])) correct++;
+        }
+        return decided == 0 ? Double.NaN : correct / (double) decided;
+    }
+
+    /** The reference's evaluation metrics (and the judge's, when the prompts are BeaverWorld's), prefixed. */
+    public Map<String, Double> metrics(ScoreType type, String prefix, Judge judge) {
+        Map<String, Double> m = new LinkedHashMap<>();
+        double[] all = all();
+        double mean = java.util.Arrays.stream(all).average().orElse(Double.NaN);
+        double std = Math.sqrt(java.util.Arrays.stream(all).map(x -> (x - mean) * (x - mean)).sum() / Math.max(1, all.length - 1));
+        if (type == ScoreType.COST) {
+            m.put(prefix + "accuracy", costAccuracy());
+            m.put(prefix + "accuracy_sign", signAccuracy());
+            m.put(prefix + "cost_mean", mean);
+            m.put(prefix + "cost_std", std);
+            m.put(prefix + "judge_sign_accuracy", judgeSignAccuracy(judge));
+            m.put(prefix + "judge_safety_accuracy", judgeSafetyAccuracy(judge));
+        } else {
+            m.put(prefix + "accuracy", rewardAccuracy());
+            m.put(prefix + "reward_mean", mean);
+            m.put(prefix + "reward_std", std);
+            m.put(prefix + "judge_accuracy", judgeHelpfulnessAccuracy(judge));
+        }
+        return m;
+    }
+}

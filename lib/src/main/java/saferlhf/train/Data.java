@@ -1,0 +1,64 @@
+package saferlhf.train;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import saferlhf.data.DataReader;
+import saferlhf.data.DataRecord;
+import saferlhf.data.Datasets;
+import saferlhf.data.PreferencePair;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SftRecord;
+
+/** Loading a stage's data from the reference's {@code NAME[:PROPORTION[:PATH]]} specs (comma-separated mixtures). */
+public final class Data {
+    private Data() {}
+
+    /** The specs of a comma-separated list; empty for a blank string. */
+    public static List<String> specs(String datasets) {
+        if (datasets == null || datasets.isBlank()) return List.of();
+        return Arrays.stream(datasets.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
+    }
+
+    /** Every record of the mixture (seeded subsets). */
+    public static List<DataRecord> load(String datasets, long seed) {
+        List<String> specs = specs(datasets);
+        return specs.isEmpty() ? List.of() : Datasets.load(specs, seed);
+    }
+
+    /** SFT demonstrations; fails naming the data set when a record is of another kind. */
+    public static List<SftRecord> sft(String datasets, long seed) {
+        return cast(load(datasets, seed), SftRecord.class, datasets);
+    }
+
+    /** Preference pairs (PKU-SafeRLHF v0 or v1). */
+    public static List<PreferencePair> preferences(String datasets, long seed) {
+        return cast(load(datasets, seed), PreferencePair.class, datasets);
+    }
+
+    /**
+     * Prompts of any record kind; duplicates removed, as the reference's PromptOnlyDataset does. A prompt keeps the
+     * category its record gives (BeaverTails-Evaluation's key, a prompt set's free text).
+     */
+    public static List<PromptRecord> prompts(String datasets, long seed) {
+        List<PromptRecord> prompts = new ArrayList<>();
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (DataRecord record : load(datasets, seed)) {
+            PromptRecord prompt = DataReader.toPrompt(record);
+            if (seen.add(prompt.prompt())) prompts.add(prompt);
+        }
+        return prompts;
+    }
+
+    private static <T> List<T> cast(List<DataRecord> records, Class<T> type, String datasets) {
+        List<T> out = new ArrayList<>(records.size());
+        for (DataRecord record : records) {
+            if (!type.isInstance(record)) {
+                throw new IllegalArgumentException(datasets + ": expected " + type.getSimpleName() + " records, found "
+                        + record.getClass().getSimpleName());
+            }
+            out.add(type.cast(record));
+        }
+        return out;
+    }
+}

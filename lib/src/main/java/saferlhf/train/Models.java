@@ -1,0 +1,63 @@
+package saferlhf.train;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import saferlhf.KitPaths;
+import saferlhf.model.CausalLM;
+import saferlhf.model.Device;
+import saferlhf.model.ModelConfig;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.Tokenizer;
+
+/**
+ * Where a stage's model and tokenizer come from. {@code model_name_or_path} is a model folder (this kit's, or a
+ * Hugging Face one placed locally) or a preset that starts from random weights: {@code preset:tiny-llama},
+ * {@code preset:tiny-gpt2}, {@code preset:llama-10m}. The tokenizer is the {@code tokenizer} key when given, else
+ * the model folder's {@code tokenizer.json}, else BeaverWorld's.
+ */
+public final class Models {
+    private Models() {}
+
+    public static final String PRESET_PREFIX = "preset:";
+
+    /** The tokenizer for a stage. */
+    public static Tokenizer tokenizer(String tokenizer, String modelNameOrPath) throws IOException {
+        if (tokenizer != null && !tokenizer.isBlank()) return Tokenizer.load(KitPaths.resolve(tokenizer));
+        if (!modelNameOrPath.startsWith(PRESET_PREFIX)) {
+            Path folder = KitPaths.resolve(modelNameOrPath);
+            if (Files.isRegularFile(folder.resolve("tokenizer.json"))) return Tokenizer.load(folder);
+        }
+        return Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
+    }
+
+    /** The architecture of a preset, sized to the tokenizer's vocabulary. */
+    public static ModelConfig preset(String name, int vocabSize) {
+        return switch (name.substring(PRESET_PREFIX.length())) {
+            case "tiny-llama" -> ModelConfig.tinyLlama(vocabSize);
+            case "tiny-gpt2" -> ModelConfig.tinyGpt2(vocabSize);
+            case "llama-10m" -> ModelConfig.llama10M(vocabSize);
+            default -> throw new IllegalArgumentException("unknown model preset '" + name
+                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        };
+    }
+
+    /**
+     * A causal LM: a preset with fresh weights (seeded), or a model folder; embeddings grow when the tokenizer added
+     * special tokens the checkpoint lacks (new rows = mean of the old, as the reference does).
+     */
+    public static CausalLM causalLM(String modelNameOrPath, Tokenizer tokenizer, String device, long seed) throws IOException {
+        ai.djl.Device target = Device.parse(device);
+        if (modelNameOrPath.startsWith(PRESET_PREFIX)) {
+            return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
+        }
+        Path folder = KitPaths.resolve(modelNameOrPath);
+        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))) {
+            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json) and not a "
+                    + "preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        }
+        CausalLM model = ModelFiles.loadCausalLM(folder, target);
+        if (tokenizer.vocabSize() > model.config().vocabSize()) model.resizeTokenEmbeddings(tokenizer.vocabSize());
+        return model;
+    }
+}

@@ -1,0 +1,146 @@
+package saferlhf.train;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import saferlhf.beaverworld.Judge;
+import saferlhf.data.DataRecord;
+import saferlhf.data.DataReader;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SftRecord;
+import saferlhf.eval.JudgeReport;
+import saferlhf.eval.PolicySamples;
+import saferlhf.model.CausalLM;
+import saferlhf.model.Generation;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.Tokenizer;
+
+/**
+ * Supervised fine-tuning, as the reference's {@code SupervisedFinetuneTrainer}: the text is
+ * {@code BEGINNING OF CONVERSATION: USER: {prompt} ASSISTANT:{response}</s>} with BOS, right-padded; the labels copy the
+ * input ids with the prompt tokens (and padding) ignored, and the loss is the mean negative log-likelihood of the
+ * response tokens (EOS included) over the micro-batch.
+ */
+public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
+    private final SftConfig config;
+    private final Tokenizer tokenizer;
+    private final CausalLM model;
+    private final List<Tokenizer.Sft> train = new ArrayList<>();
+    private final List<Tokenizer.Sft> evalDemonstrations = new ArrayList<>();
+    private final List<PromptRecord> evalPrompts = new ArrayList<>();
+
+    public SftTrainer(SftConfig config) throws IOException {
+        this.config = config;
+        this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
+        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed());
+        for (SftRecord r : Data.sft(config.trainDatasets(), config.seed())) {
+            train.add(tokenizer.encodeSft(r.prompt(), r.response(), config.maxLength()));
+        }
+        if (train.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no records");
+        for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
+            if (r instanceof SftRecord s) evalDemonstrations.add(tokenizer.encodeSft(s.prompt(), s.response(), config.maxLength()));
+            else evalPrompts.add(DataReader.toPrompt(r));
+        }
+    }
+
+    /** Trains (or resumes) with {@code config} and returns how the run ended; the model is in {@code output_dir/model}. */
+    public static TrainingLoop.Result train(SftConfig config) throws IOException {
+        try (SftTrainer trainer = new SftTrainer(config)) {
+            return TrainingLoop.run(config, trainer);
+        }
+    }
+
+    @Override
+    public String name() { return "sft"; }
+
+    @Override
+    public int trainSize() { return train.size(); }
+
+    @Override
+    public TrainingLoop.Loss loss(int[] examples, NDManager step) {
+        List<Tokenizer.Sft> batch = new ArrayList<>();
+        for (int i : examples) batch.add(train.get(i));
+        return new TrainingLoop.Loss(nll(batch, step), Map.of());
+    }
+
+    /**
+     * Mean negative log-likelihood of the response tokens.
+     * labels[b, t] = 1 when token t+1 of row b is a response token (not prompt, not padding): the reference's
+     * IGNORE_INDEX masking, shifted as the causal-LM loss shifts it.
+     */
+    private NDArray nll(List<Tokenizer.Sft> examples, NDManager step) {
+        List<long[]> rows = new ArrayList<>();
+        for (Tokenizer.Sft e : examples) rows.add(e.ids());
+        Tokenizer.Batch batch = tokenizer.pad(rows, config.maxLength(), Tokenizer.Padding.RIGHT);
+        int size = batch.size(), length = batch.length();
+        float[] labels = new float[size * (length - 1)];
+        for (int b = 0; b < size; b++) {
+            int promptLength = examples.get(b).promptLength(), rowLength = examples.get(b).ids().length;
+            for (int t = 0; t < length - 1; t++) labels[b * (length - 1) + t] = t + 1 >= promptLength && t + 1 < rowLength ? 1f : 0f;
+        }
+        NDArray ids = batch.ids(step);                                         // (B, L)
+        NDArray mask = batch.mask(step);                                       // (B, L)
+        NDArray labelMask = step.create(labels, new Shape(size, length - 1));  // (B, L-1)
+        NDArray logProbs = model.logProbs(ids, mask);                          // (B, L-1)
+        return logProbs.mul(labelMask).sum().neg().div(labelMask.sum());      // ()
+    }
+
+    /**
+     * {@code eval/loss} on evaluation demonstrations; on evaluation prompts, sampled responses (temperature 1, seeded)
+     * read by BeaverWorld's
+     * judge ({@code eval/unsafe_rate_harmful}, {@code eval/helpfulness_benign}, {@code eval/eos_rate}, ...).
+     */
+    @Override
+    public Map<String, Double> evaluate() {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (!evalDemonstrations.isEmpty()) {
+            double total = 0;
+            int batches = 0;
+            for (int from = 0; from < evalDemonstrations.size(); from += config.perDeviceEvalBatchSize()) {
+                try (NDManager step = model.manager().newSubManager()) {
+                    total += nll(evalDemonstrations.subList(from, Math.min(evalDemonstrations.size(),
+                            from + config.perDeviceEvalBatchSize())), step).getFloat();
+                    batches++;
+                }
+            }
+            metrics.put("eval/loss", total / batches);
+        }
+        if (!evalPrompts.isEmpty()) {
+            List<PolicySamples.Sample> samples = PolicySamples.generate(model, tokenizer, evalPrompts,
+                    Generation.Config.sampling(config.evalMaxNewTokens(), config.seed()), config.perDeviceEvalBatchSize(),
+                    config.maxLength());
+            metrics.putAll(JudgeReport.of(samples, new Judge()).metrics("eval/"));
+        }
+        return metrics;
+    }
+
+    @Override
+    public Map<String, NDArray> parameters() { return model.namedParameters(); }
+
+    @Override
+    public void saveModel(Path folder) throws IOException {
+        ModelFiles.save(model, tokenizer, folder);
+    }
+
+    @Override
+    public void restore(Path folder) throws IOException {
+        model.loadNamedParameters(ModelFiles.readWeights(folder));
+    }
+
+    public CausalLM model() { return model; }
+
+    public Tokenizer tokenizer() { return tokenizer; }
+
+    @Override
+    public void close() {
+        model.close();
+        tokenizer.close();
+    }
+}

@@ -1,0 +1,226 @@
+package saferlhf.train;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import saferlhf.KitPaths;
+import saferlhf.model.AdamW;
+import saferlhf.model.HostTensor;
+import saferlhf.model.LrSchedule;
+import saferlhf.model.Nd;
+import saferlhf.model.SafeTensors;
+import saferlhf.util.AtomicFiles;
+
+/**
+ * The training loop every supervised-style stage shares (SFT, reward model, cost model, DPO), written out flat as in
+ * nanoGPT: for each optimizer step, set the learning rate, accumulate {@code gradient_accumulation_steps}
+ * micro-batches (forward, loss / accumulation, backward), clip the global gradient norm, take an AdamW step, log,
+ * evaluate and checkpoint when due. A {@link Stage} supplies the model, its loss on a micro-batch and its evaluation.
+ *
+ * <p>The data order of epoch {@code e} is a permutation drawn from {@code seed} and {@code e} alone, and the model
+ * has no dropout, so a run resumed from {@code checkpoint/} (weights, AdamW moments and step, stage state) ends with
+ * the same weights as an uninterrupted one. A NaN or infinite loss stops training with a {@link TrainingDiverged}
+ * naming the step.
+ */
+public final class TrainingLoop {
+    private TrainingLoop() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** What a stage adds to the loop. */
+    public interface Stage {
+        /** Short name for the progress bar: {@code sft}, {@code rm}, {@code cm}. */
+        String name();
+
+        /** Training examples (micro-batches are index ranges of a permutation of them). */
+        int trainSize();
+
+        /**
+         * The mean loss of a micro-batch of training examples, inside a gradient collector, with any metrics to log as
+         * 0-d arrays (for example {@code train/accuracy}). Every array is created from {@code step}.
+         */
+        Loss loss(int[] examples, NDManager step);
+
+        /** Metrics on the evaluation set under their logged names ({@code eval/accuracy}, ...); empty if none. */
+        Map<String, Double> evaluate();
+
+        /** The trainable parameters by name (after {@link #restore}, the same ones the optimizer was built on). */
+        Map<String, NDArray> parameters();
+
+        /** Writes the model folder (a Hugging Face layout model that later stages load). */
+        void saveModel(Path folder) throws IOException;
+
+        /** Loads the weights and any state saved by {@link #saveModel} back into the live model (resume). */
+        void restore(Path folder) throws IOException;
+    }
+
+    /** A micro-batch's loss (0-d) and extra metrics (0-d arrays, averaged over the micro-batches of a step). */
+    public record Loss(NDArray loss, Map<String, NDArray> metrics) {}
+
+    /** Thrown when the loss becomes NaN or infinite. */
+    public static final class TrainingDiverged extends RuntimeException {
+        public TrainingDiverged(String message) { super(message); }
+    }
+
+    /** How a run ended. */
+    public record Result(long steps, long totalSteps, boolean finished, Map<String, Double> lastEval, Path modelFolder,
+                         double seconds) {}
+
+    /** Runs (or resumes) the whole training. */
+    public static Result run(TrainingArguments args, Stage stage) throws IOException {
+        return run(args, stage, Long.MAX_VALUE);
+    }
+
+    /**
+     * Runs (or resumes) training until optimizer step {@code stopAtStep}, then writes a checkpoint and returns without
+     * the final model: a deliberate interruption, for notebooks that train in slices and for resume tests.
+     */
+    public static Result run(TrainingArguments args, Stage stage, long stopAtStep) throws IOException {
+        args.validate();
+        long started = System.nanoTime();
+        Path runDir = KitPaths.resolve(args.outputDir());
+        Path checkpoint = runDir.resolve("checkpoint");
+        Files.createDirectories(runDir);
+        Configs.save((Record) args, runDir.resolve("arguments.json"));
+
+        int microBatchesPerEpoch = (stage.trainSize() + args.perDeviceTrainBatchSize() - 1) / args.perDeviceTrainBatchSize();
+        int stepsPerEpoch = (microBatchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
+        long totalSteps = (long) stepsPerEpoch * args.epochs();
+        LrSchedule schedule = LrSchedule.of(LrSchedule.parse(args.lrSchedulerType()), args.lr(), (int) totalSteps,
+                args.lrWarmupRatio());
+
+        long resumedStep = 0;
+        Map<String, HostTensor> optimizerState = null;
+        Path existing = AtomicFiles.existingFolder(checkpoint);
+        if (Files.isRegularFile(existing.resolve("trainer_state.json"))) {
+            JsonNode state = JSON.readTree(existing.resolve("trainer_state.json").toFile());
+            resumedStep = state.get("global_step").asLong();
+            stage.restore(existing.resolve("model"));
+            optimizerState = SafeTensors.open(existing.resolve("optimizer.safetensors")).readAll();
+            System.out.println(stage.name() + ": resuming from " + existing + " at step " + resumedStep + " of " + totalSteps);
+        }
+        Engine.getInstance().setRandomSeed((int) args.seed());
+
+        Map<String, Double> lastEval = Map.of();
+        long step = resumedStep;
+        try (AdamW optimizer = new AdamW(stage.parameters(), AdamW.Config.reference(args.weightDecay()));
+             MetricsLog metrics = new MetricsLog(runDir, resumedStep)) {
+            if (optimizerState != null) restoreOptimizer(optimizer, optimizerState, resumedStep);
+            Progress progress = new Progress(stage.name(), totalSteps);
+            for (int epoch = (int) (step / stepsPerEpoch); epoch < args.epochs() && step < stopAtStep; epoch++) {
+                int[] order = permutation(stage.trainSize(), args.seed(), epoch);
+                for (int inEpoch = (int) (step - (long) epoch * stepsPerEpoch); inEpoch < stepsPerEpoch && step < stopAtStep; inEpoch++) {
+                    double lr = schedule.lr((int) step);
+                    Map<String, Double> logged = new LinkedHashMap<>();
+                    int firstMicro = inEpoch * args.gradientAccumulationSteps();
+                    int microBatches = Math.min(args.gradientAccumulationSteps(), microBatchesPerEpoch - firstMicro);
+                    for (int micro = 0; micro < microBatches; micro++) {
+                        int from = (firstMicro + micro) * args.perDeviceTrainBatchSize();
+                        int[] examples = java.util.Arrays.copyOfRange(order, from,
+                                Math.min(order.length, from + args.perDeviceTrainBatchSize()));
+                        accumulate(stage, examples, microBatches, step + 1, logged);
+                    }
+                    double gradNorm = Nd.clipGradNorm(stage.parameters().values(), args.maxGradNorm());
+                    optimizer.step(lr);
+                    step++;
+
+                    logged.replaceAll((k, v) -> v / microBatches);
+                    logged.put("train/lr", lr);
+                    logged.put("train/grad_norm", gradNorm);
+                    logged.put("train/epoch", epoch + (inEpoch + 1.0) / stepsPerEpoch);
+                    boolean epochEnd = inEpoch == stepsPerEpoch - 1;
+                    boolean evalDue = switch (args.evalStrategy()) {
+                        case "steps" -> step % args.evalInterval() == 0 || step == totalSteps;
+                        case "epoch" -> epochEnd;
+                        default -> false;
+                    };
+                    if (evalDue) {
+                        lastEval = stage.evaluate();
+                        logged.putAll(lastEval);
+                    }
+                    metrics.log(step, logged);
+                    progress.update(step, Map.of("loss", logged.getOrDefault("train/loss", Double.NaN)));
+                    boolean saveDue = args.saveInterval() > 0 ? step % args.saveInterval() == 0 : epochEnd;
+                    if (saveDue || step == stopAtStep) {
+                        saveCheckpoint(stage, optimizer, checkpoint, step);
+                        metrics.writeCsv();
+                    }
+                }
+            }
+            boolean finished = step >= totalSteps;
+            Path modelFolder = runDir.resolve("model");
+            if (finished) {
+                stage.saveModel(modelFolder);
+                if (lastEval.isEmpty() && !args.evalStrategy().equals("no")) lastEval = stage.evaluate();
+            }
+            return new Result(step, totalSteps, finished, lastEval, modelFolder, (System.nanoTime() - started) / 1e9);
+        }
+    }
+
+    /** One micro-batch: forward and loss, backward of loss / accumulation, metrics read back. */
+    private static void accumulate(Stage stage, int[] examples, int accumulation, long step, Map<String, Double> logged) {
+        try (NDManager scope = stage.parameters().values().iterator().next().getManager().newSubManager();
+             GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            Loss loss = stage.loss(examples, scope);
+            collector.backward(loss.loss().mul(Nd.scalar(scope, 1f / accumulation)));
+            double value = loss.loss().getFloat();
+            if (!Double.isFinite(value)) {
+                throw new TrainingDiverged(stage.name() + ": step " + step + ": train/loss is " + value
+                        + " (lower lr, check the data, or resume from the last checkpoint)");
+            }
+            logged.merge("train/loss", value, Double::sum);
+            loss.metrics().forEach((name, metric) -> logged.merge(name, (double) metric.getFloat(), Double::sum));
+        }
+    }
+
+    /** The order of training examples in an epoch: a Fisher-Yates permutation seeded by (seed, epoch). */
+    static int[] permutation(int n, long seed, int epoch) {
+        SplittableRandom random = new SplittableRandom(seed * 1_000_003L + epoch);
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        for (int i = n - 1; i > 0; i--) {
+            int j = random.nextInt(i + 1);
+            int swap = order[i];
+            order[i] = order[j];
+            order[j] = swap;
+        }
+        return order;
+    }
+
+    private static void saveCheckpoint(Stage stage, AdamW optimizer, Path checkpoint, long step) throws IOException {
+        Path temporary = AtomicFiles.temporaryFolderFor(checkpoint);
+        try {
+            stage.saveModel(temporary.resolve("model"));
+            Map<String, HostTensor> state = new LinkedHashMap<>();
+            optimizer.m().forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
+            optimizer.v().forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
+            SafeTensors.write(temporary.resolve("optimizer.safetensors"), state, Map.of("adam_step", String.valueOf(optimizer.step())));
+            ObjectNode trainerState = JSON.createObjectNode();
+            trainerState.put("global_step", step);
+            trainerState.put("adam_step", optimizer.step());
+            AtomicFiles.writeString(temporary.resolve("trainer_state.json"), trainerState.toPrettyString() + "\n");
+            AtomicFiles.replaceFolder(temporary, checkpoint);
+        } finally {
+            AtomicFiles.deleteRecursively(temporary);
+        }
+    }
+
+    private static void restoreOptimizer(AdamW optimizer, Map<String, HostTensor> state, long step) {
+        Map<String, HostTensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+        state.forEach((key, tensor) -> {
+            if (key.startsWith("m.")) m.put(key.substring(2), tensor);
+            else if (key.startsWith("v.")) v.put(key.substring(2), tensor);
+        });
+        optimizer.loadState(m, v, step);
+    }
+}
