@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import saferlhf.beaverworld.Judge;
 import saferlhf.data.PreferencePair;
+import saferlhf.data.SftRecord;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Tokenizer;
@@ -26,25 +27,38 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
     /** Scores every response (right-padded batches of {@code batchSize} pairs, texts in the reference's template + EOS). */
     public static PreferenceScores score(ScoreModel model, Tokenizer tokenizer, List<? extends PreferencePair> pairs,
                                          int batchSize, int maxLength) {
+        List<SftRecord> responses = new ArrayList<>(2 * pairs.size());
+        for (PreferencePair p : pairs) {
+            responses.add(new SftRecord(p.prompt(), p.response0()));
+            responses.add(new SftRecord(p.prompt(), p.response1()));
+        }
+        float[] flat = endScores(model, tokenizer, responses, 2 * batchSize, maxLength);
         float[][] scores = new float[pairs.size()][2];
-        for (int from = 0; from < pairs.size(); from += batchSize) {
-            int to = Math.min(pairs.size(), from + batchSize);
-            List<long[]> rows = new ArrayList<>();
-            for (int i = from; i < to; i++) {
-                for (int r = 0; r < 2; r++) {
-                    rows.add(tokenizer.encode(tokenizer.trainingText(pairs.get(i).prompt(), pairs.get(i).response(r))));
-                }
-            }
-            Tokenizer.Batch batch = tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
-            try (NDManager step = model.manager().newSubManager()) {
-                float[] end = model.scores(batch.ids(step), batch.mask(step), false).endScores().toFloatArray(); // (2n)
-                for (int i = from; i < to; i++) {
-                    scores[i][0] = end[2 * (i - from)];
-                    scores[i][1] = end[2 * (i - from) + 1];
-                }
-            }
+        for (int i = 0; i < pairs.size(); i++) {
+            scores[i][0] = flat[2 * i];
+            scores[i][1] = flat[2 * i + 1];
         }
         return new PreferenceScores(List.copyOf(pairs), scores);
+    }
+
+    /**
+     * The end score of each (prompt, response): the text is the reference's template + response + EOS, right-padded in
+     * batches. For a cost model, cost &gt; 0 means unsafe.
+     */
+    public static float[] endScores(ScoreModel model, Tokenizer tokenizer, List<SftRecord> responses, int batchSize,
+                                    int maxLength) {
+        float[] scores = new float[responses.size()];
+        for (int from = 0; from < responses.size(); from += batchSize) {
+            int to = Math.min(responses.size(), from + batchSize);
+            List<long[]> rows = new ArrayList<>();
+            for (SftRecord r : responses.subList(from, to)) rows.add(tokenizer.encode(tokenizer.trainingText(r.prompt(), r.response())));
+            Tokenizer.Batch batch = tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
+            try (NDManager step = model.manager().newSubManager()) {
+                float[] end = model.scores(batch.ids(step), batch.mask(step), false).endScores().toFloatArray(); // (B)
+                System.arraycopy(end, 0, scores, from, to - from);
+            }
+        }
+        return scores;
     }
 
     /** Every end score, pair by pair. */

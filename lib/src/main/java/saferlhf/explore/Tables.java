@@ -1,6 +1,8 @@
 package saferlhf.explore;
 
+import java.util.List;
 import java.util.Map;
+import saferlhf.eval.PolicySamples;
 import saferlhf.beaverworld.Intent;
 import saferlhf.beaverworld.Judge;
 import saferlhf.data.BeaverTailsEvalPrompt;
@@ -150,6 +152,24 @@ public final class Tables {
             severity.append(verdict.harm().severity());
         }
         return Table.create(name, prompt, intent, harmful, response, helpfulness, safe, severity);
+    }
+
+    /** A policy's sampled responses with the judge's verdicts: prompt, category, response, EOS, helpfulness, is_safe. */
+    public static Table samples(String name, List<PolicySamples.Sample> samples, Judge judge) {
+        StringColumn prompt = StringColumn.create("prompt"), category = StringColumn.create("category"),
+                response = StringColumn.create("response");
+        BooleanColumn eos = BooleanColumn.create("eos"), safe = BooleanColumn.create("is_safe");
+        DoubleColumn helpfulness = DoubleColumn.create("helpfulness");
+        for (PolicySamples.Sample s : samples) {
+            Judge.Verdict verdict = judge.judge(s.prompt().prompt(), s.response());
+            prompt.append(s.prompt().prompt());
+            category.append(s.prompt().category() == null ? "" : s.prompt().category());
+            response.append(s.response());
+            eos.append(s.endedWithEos());
+            helpfulness.append(verdict.helpfulness());
+            safe.append(verdict.harm().safe());
+        }
+        return Table.create(name, prompt, category, response, eos, helpfulness, safe);
     }
 
     /** A two-column table of labelled numbers (for example category counts), in the map's order. */

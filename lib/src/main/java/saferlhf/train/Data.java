@@ -20,10 +20,25 @@ public final class Data {
         return Arrays.stream(datasets.split(",")).map(String::strip).filter(s -> !s.isEmpty()).toList();
     }
 
-    /** Every record of the mixture (seeded subsets). */
+    /**
+     * Every record of the mixture (seeded subsets). A spec that names an existing file or folder instead of a
+     * registered data set is read whole.
+     */
     public static List<DataRecord> load(String datasets, long seed) {
-        List<String> specs = specs(datasets);
-        return specs.isEmpty() ? List.of() : Datasets.load(specs, seed);
+        List<String> named = new ArrayList<>();
+        List<DataRecord> records = new ArrayList<>();
+        for (String spec : specs(datasets)) {
+            java.nio.file.Path path = saferlhf.KitPaths.resolve(spec);
+            if (!Datasets.names().contains(spec) && java.nio.file.Files.exists(path)) {
+                try (var stream = DataReader.read(path, saferlhf.data.ReadOptions.defaults())) {
+                    stream.forEach(records::add);
+                }
+            } else {
+                named.add(spec);
+            }
+        }
+        if (!named.isEmpty()) records.addAll(Datasets.load(named, seed));
+        return records;
     }
 
     /** SFT demonstrations; fails naming the data set when a record is of another kind. */

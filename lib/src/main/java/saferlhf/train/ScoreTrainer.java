@@ -102,6 +102,11 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
         return ids.length <= config.maxLength() ? ids : java.util.Arrays.copyOf(ids, config.maxLength());
     }
 
+    /** The model folder of {@code config}'s run, training it first unless a finished run is already there. */
+    public static Path ensureTrained(ScoreModelConfig config) throws IOException {
+        return TrainingLoop.isComplete(config) ? TrainingLoop.modelFolder(config) : train(config).modelFolder();
+    }
+
     @Override
     public String name() { return config.isCost() ? "cm" : "rm"; }
 

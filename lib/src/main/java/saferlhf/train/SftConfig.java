@@ -33,9 +33,9 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
                 42, "checkpoints/sft", "epoch", 100, 0, "auto", 48);
     }
 
-    /** BeaverWorld, quick: seconds, for tests, CI and the notebooks. */
+    /** BeaverWorld, quick: one epoch (under a minute on 2 cores), for CI and the notebooks. */
     public static SftConfig quick() {
-        return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train:0.25",
+        return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
                 "BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 3e-3, "cosine", 0.03, 0.0,
                 1.0, 42, "checkpoints/quick/sft", "epoch", 100, 0, "auto", 48);
     }

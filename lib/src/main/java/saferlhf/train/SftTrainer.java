@@ -57,6 +57,11 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
         }
     }
 
+    /** The model folder of {@code config}'s run, training it first unless a finished run is already there. */
+    public static Path ensureTrained(SftConfig config) throws IOException {
+        return TrainingLoop.isComplete(config) ? TrainingLoop.modelFolder(config) : train(config).modelFolder();
+    }
+
     @Override
     public String name() { return "sft"; }
 

@@ -76,6 +76,16 @@ public final class TrainingLoop {
     public record Result(long steps, long totalSteps, boolean finished, Map<String, Double> lastEval, Path modelFolder,
                          double seconds) {}
 
+    /** The trained model's folder of a run: {@code output_dir/model}. */
+    public static Path modelFolder(TrainingArguments args) {
+        return KitPaths.resolve(args.outputDir()).resolve("model");
+    }
+
+    /** Whether the run already finished (its model folder is complete), so a pipeline can skip it. */
+    public static boolean isComplete(TrainingArguments args) {
+        return Files.isRegularFile(modelFolder(args).resolve("model.safetensors"));
+    }
+
     /** Runs (or resumes) the whole training. */
     public static Result run(TrainingArguments args, Stage stage) throws IOException {
         return run(args, stage, Long.MAX_VALUE);
@@ -91,7 +101,6 @@ public final class TrainingLoop {
         Path runDir = KitPaths.resolve(args.outputDir());
         Path checkpoint = runDir.resolve("checkpoint");
         Files.createDirectories(runDir);
-        Configs.save((Record) args, runDir.resolve("arguments.json"));
 
         int microBatchesPerEpoch = (stage.trainSize() + args.perDeviceTrainBatchSize() - 1) / args.perDeviceTrainBatchSize();
         int stepsPerEpoch = (microBatchesPerEpoch + args.gradientAccumulationSteps() - 1) / args.gradientAccumulationSteps();
@@ -103,12 +112,14 @@ public final class TrainingLoop {
         Map<String, HostTensor> optimizerState = null;
         Path existing = AtomicFiles.existingFolder(checkpoint);
         if (Files.isRegularFile(existing.resolve("trainer_state.json"))) {
+            requireSameArguments(args, existing.resolve("arguments.json"));
             JsonNode state = JSON.readTree(existing.resolve("trainer_state.json").toFile());
             resumedStep = state.get("global_step").asLong();
             stage.restore(existing.resolve("model"));
             optimizerState = SafeTensors.open(existing.resolve("optimizer.safetensors")).readAll();
             System.out.println(stage.name() + ": resuming from " + existing + " at step " + resumedStep + " of " + totalSteps);
         }
+        Configs.save((Record) args, runDir.resolve("arguments.json"));
         Engine.getInstance().setRandomSeed((int) args.seed());
 
         Map<String, Double> lastEval = Map.of();
@@ -152,13 +163,13 @@ public final class TrainingLoop {
                     progress.update(step, Map.of("loss", logged.getOrDefault("train/loss", Double.NaN)));
                     boolean saveDue = args.saveInterval() > 0 ? step % args.saveInterval() == 0 : epochEnd;
                     if (saveDue || step == stopAtStep) {
-                        saveCheckpoint(stage, optimizer, checkpoint, step);
+                        saveCheckpoint(args, stage, optimizer, checkpoint, step);
                         metrics.writeCsv();
                     }
                 }
             }
             boolean finished = step >= totalSteps;
-            Path modelFolder = runDir.resolve("model");
+            Path modelFolder = modelFolder(args);
             if (finished) {
                 stage.saveModel(modelFolder);
                 if (lastEval.isEmpty() && !args.evalStrategy().equals("no")) lastEval = stage.evaluate();
@@ -184,7 +195,7 @@ public final class TrainingLoop {
     }
 
     /** The order of training examples in an epoch: a Fisher-Yates permutation seeded by (seed, epoch). */
-    static int[] permutation(int n, long seed, int epoch) {
+    public static int[] permutation(int n, long seed, int epoch) {
         SplittableRandom random = new SplittableRandom(seed * 1_000_003L + epoch);
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
@@ -197,10 +208,12 @@ public final class TrainingLoop {
         return order;
     }
 
-    private static void saveCheckpoint(Stage stage, AdamW optimizer, Path checkpoint, long step) throws IOException {
+    private static void saveCheckpoint(TrainingArguments args, Stage stage, AdamW optimizer, Path checkpoint, long step)
+            throws IOException {
         Path temporary = AtomicFiles.temporaryFolderFor(checkpoint);
         try {
             stage.saveModel(temporary.resolve("model"));
+            Configs.save((Record) args, temporary.resolve("arguments.json"));
             Map<String, HostTensor> state = new LinkedHashMap<>();
             optimizer.m().forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
             optimizer.v().forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
@@ -212,6 +225,20 @@ public final class TrainingLoop {
             AtomicFiles.replaceFolder(temporary, checkpoint);
         } finally {
             AtomicFiles.deleteRecursively(temporary);
+        }
+    }
+
+    /** Resuming under other arguments would silently mix two runs: refuse, naming the keys that differ. */
+    private static void requireSameArguments(TrainingArguments args, Path saved) throws IOException {
+        if (!Files.isRegularFile(saved)) return;
+        JsonNode before = JSON.readTree(saved.toFile()), now = JSON.readTree(Configs.toJson((Record) args));
+        java.util.List<String> changed = new java.util.ArrayList<>();
+        now.fieldNames().forEachRemaining(key -> {
+            if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
+        });
+        if (!changed.isEmpty()) {
+            throw new IllegalStateException(saved.getParent() + " holds a run with other arguments: " + String.join(", ", changed)
+                    + ". Delete " + saved.getParent().getParent() + " or choose another output_dir.");
         }
     }
 

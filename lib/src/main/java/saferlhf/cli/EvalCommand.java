@@ -1,0 +1,129 @@
+package saferlhf.cli;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import saferlhf.KitPaths;
+import saferlhf.beaverworld.Judge;
+import saferlhf.data.PreferencePair;
+import saferlhf.eval.PreferenceScores;
+import saferlhf.explore.Charts;
+import saferlhf.model.Device;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.ScoreModel;
+import saferlhf.model.ScoreType;
+import saferlhf.model.Tokenizer;
+import saferlhf.train.Data;
+import saferlhf.util.AtomicFiles;
+
+/** {@code saferlhf eval rm|cm --model DIR --data PATH}: a score model on preference pairs. */
+@Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate trained models.",
+        subcommands = {EvalCommand.RewardModel.class, EvalCommand.CostModel.class})
+public final class EvalCommand implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** Shared options and the scoring of {@code eval rm} and {@code eval cm}. */
+    abstract static class ScoreModelEval implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "a score-model folder (output_dir/model of rm or cm)")
+        Path model;
+
+        @Option(names = "--data", required = true, description = "preference pairs: a file or folder (PKU-SafeRLHF v0/v1) or a registered name such as BeaverWorld/test")
+        String data;
+
+        @Option(names = "--out", description = "folder for scores.tsv, metrics.json and PNGs (default: MODEL/../eval)")
+        Path out;
+
+        @Option(names = "--batch-size", description = "pairs per batch (default: ${DEFAULT-VALUE})")
+        int batchSize = 32;
+
+        @Option(names = "--max-length", description = "tokens per sequence (default: ${DEFAULT-VALUE})")
+        int maxLength = 512;
+
+        @Option(names = "--device", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE})")
+        String device = "auto";
+
+        abstract ScoreType expected();
+
+        @Override
+        public Integer call() throws Exception {
+            Path folder = KitPaths.resolve(model.toString());
+            Path outDir = out != null ? KitPaths.resolve(out.toString()) : folder.resolveSibling("eval");
+            List<PreferencePair> pairs = Data.preferences(data, 42);
+            try (Tokenizer tokenizer = Tokenizer.load(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {
+                if (scoreModel.scoreType() != expected()) {
+                    System.err.println("error: " + folder + " holds a " + scoreModel.scoreType().name().toLowerCase() + " model");
+                    return 2;
+                }
+                PreferenceScores scores = PreferenceScores.score(scoreModel, tokenizer, pairs, batchSize, maxLength);
+                Map<String, Double> metrics = scores.metrics(expected(), "eval/", new Judge());
+                Files.createDirectories(outDir);
+                writeScores(scores, outDir.resolve("scores.tsv"));
+                AtomicFiles.writeString(outDir.resolve("metrics.json"),
+                        new com.fasterxml.jackson.databind.ObjectMapper().writerWithDefaultPrettyPrinter().writeValueAsString(metrics) + "\n");
+                charts(scores, outDir);
+                System.out.printf("%s model %s on %s (%d pairs)%n", expected().name().toLowerCase(), folder, data, pairs.size());
+                if (expected() == ScoreType.COST) System.out.println("sign convention: cost > 0 means unsafe, cost <= 0 means safe");
+                metrics.forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
+                System.out.println("wrote " + outDir.resolve("scores.tsv") + ", metrics.json and distribution PNGs");
+                return 0;
+            }
+        }
+
+        private void writeScores(PreferenceScores scores, Path file) throws Exception {
+            StringBuilder text = new StringBuilder("prompt\tresponse\tlabelled_safe\t" + expected().name().toLowerCase() + "\n");
+            for (int i = 0; i < scores.pairs().size(); i++) {
+                PreferencePair p = scores.pairs().get(i);
+                for (int r = 0; r < 2; r++) {
+                    text.append(clean(p.prompt())).append('\t').append(clean(p.response(r))).append('\t')
+                            .append(p.isResponseSafe(r)).append('\t').append(scores.scores()[i][r]).append('\n');
+                }
+            }
+            AtomicFiles.writeString(file, text.toString());
+        }
+
+        private static String clean(String text) {
+            return text.replace('\t', ' ').replace('\n', ' ');
+        }
+
+        abstract void charts(PreferenceScores scores, Path outDir);
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true, description = "Reward model: accuracy, score statistics, distribution.png.")
+    static final class RewardModel extends ScoreModelEval {
+        @Override
+        ScoreType expected() { return ScoreType.REWARD; }
+
+        @Override
+        void charts(PreferenceScores scores, Path outDir) {
+            Charts.savePng(Charts.histogram("Reward distribution", "reward", scores.all(), 100), outDir.resolve("distribution.png"));
+        }
+    }
+
+    @Command(name = "cm", mixinStandardHelpOptions = true,
+            description = "Cost model: accuracy, sign accuracy (cost > 0 means unsafe), distribution PNGs of safe and unsafe responses.")
+    static final class CostModel extends ScoreModelEval {
+        @Override
+        ScoreType expected() { return ScoreType.COST; }
+
+        @Override
+        void charts(PreferenceScores scores, Path outDir) {
+            Map<String, double[]> bySafety = new LinkedHashMap<>();
+            bySafety.put("labelled safe", scores.labelled(true));
+            bySafety.put("labelled unsafe", scores.labelled(false));
+            Charts.savePng(Charts.histogram("Cost distribution (cost > 0 means unsafe)", "cost", bySafety, 100),
+                    outDir.resolve("distribution.png"));
+            Charts.savePng(Charts.histogram("Cost of safe responses", "cost", scores.labelled(true), 100), outDir.resolve("safe_distribution.png"));
+            Charts.savePng(Charts.histogram("Cost of unsafe responses", "cost", scores.labelled(false), 100), outDir.resolve("unsafe_distribution.png"));
+        }
+    }
+}

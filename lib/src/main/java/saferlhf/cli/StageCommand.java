@@ -1,0 +1,68 @@
+package saferlhf.cli;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import saferlhf.KitPaths;
+import saferlhf.train.Configs;
+import saferlhf.train.TrainingLoop;
+
+/**
+ * A training stage on the command line: {@code saferlhf STAGE [--preset quick|full] [--config FILE] [key=value ...]}.
+ * The preset gives every value, the JSON file overrides some, the {@code key=value} pairs override last; keys are the
+ * reference's argument names in snake_case. The same config record runs from a notebook or a test.
+ */
+abstract class StageCommand<C extends Record> implements Callable<Integer> {
+    @Option(names = "--preset", description = "BeaverWorld preset: quick or full (default: ${DEFAULT-VALUE})")
+    String preset = "full";
+
+    @Option(names = "--config", paramLabel = "FILE", description = "a JSON config (snake_case keys); keys not given keep the preset's")
+    Path config;
+
+    @Option(names = "--print-config", description = "print the resolved config as JSON and exit")
+    boolean printConfig;
+
+    @Parameters(paramLabel = "KEY=VALUE", description = "overrides, e.g. lr=1e-3 epochs=2")
+    List<String> overrides = new ArrayList<>();
+
+    /** The preset of this stage. */
+    abstract C preset(String name);
+
+    /** Runs the stage. */
+    abstract TrainingLoop.Result train(C config) throws Exception;
+
+    /** The resolved config: preset, then file, then overrides. */
+    C resolve() {
+        C resolved = preset(preset);
+        if (config != null) resolved = Configs.load(KitPaths.resolve(config.toString()), resolved);
+        return Configs.override(resolved, overrides);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        C resolved;
+        try {
+            resolved = resolve();
+        } catch (IllegalArgumentException e) {
+            System.err.println("error: " + e.getMessage());
+            return 2;
+        }
+        if (printConfig) {
+            System.out.println(Configs.toJson(resolved));
+            return 0;
+        }
+        try {
+            TrainingLoop.Result result = train(resolved);
+            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", getClass().getSimpleName().replace("Command", "")
+                    .toLowerCase(), result.steps(), result.totalSteps(), result.seconds(), result.modelFolder());
+            result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
+            return 0;
+        } catch (TrainingLoop.TrainingDiverged e) {
+            System.err.println("error: " + e.getMessage());
+            return 3;
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package saferlhf.cli;
+
+import picocli.CommandLine.Command;
+import saferlhf.rl.PpoConfig;
+import saferlhf.rl.PpoTrainer;
+import saferlhf.train.ScoreModelConfig;
+import saferlhf.train.ScoreTrainer;
+import saferlhf.train.SftConfig;
+import saferlhf.train.SftTrainer;
+import saferlhf.train.TrainingLoop;
+
+/** The preference-learning stages: {@code saferlhf sft}, {@code saferlhf rm}, {@code saferlhf cm}. */
+final class TrainCommands {
+    private TrainCommands() {}
+
+    @Command(name = "sft", mixinStandardHelpOptions = true,
+            description = "Supervised fine-tuning on demonstrations (prompt tokens masked). Model: output_dir/model.")
+    static final class Sft extends StageCommand<SftConfig> {
+        @Override
+        SftConfig preset(String name) { return SftConfig.preset(name); }
+
+        @Override
+        TrainingLoop.Result train(SftConfig config) throws Exception { return SftTrainer.train(config); }
+    }
+
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+            description = "Train the reward model (helpfulness) on preference pairs: pairwise loss.")
+    static final class RewardModel extends StageCommand<ScoreModelConfig> {
+        @Override
+        ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "reward"); }
+
+        @Override
+        TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
+    }
+
+    @Command(name = "cm", mixinStandardHelpOptions = true,
+            description = "Train the cost model (harmlessness) on preference pairs: pairwise + sign loss. Cost > 0 means unsafe.")
+    static final class CostModel extends StageCommand<ScoreModelConfig> {
+        @Override
+        ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "cost"); }
+
+        @Override
+        TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
+    }
+
+    @Command(name = "ppo", mixinStandardHelpOptions = true,
+            description = "PPO on the reward alone (the RLHF baseline), from the SFT policy. Actor: output_dir/model.")
+    static final class Ppo extends StageCommand<PpoConfig> {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo"); }
+
+        @Override
+        TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
+    }
+
+    @Command(name = "ppo-lag", mixinStandardHelpOptions = true,
+            description = "PPO-Lagrangian (Safe RLHF): maximise reward subject to expected cost <= threshold, lambda learned.")
+    static final class PpoLag extends StageCommand<PpoConfig> {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-lag"); }
+
+        @Override
+        TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
+    }
+
+    @Command(name = "ppo-shaping", mixinStandardHelpOptions = true,
+            description = "PPO with reward shaping: reward - lambda_init * cost, lambda fixed (the baseline).")
+    static final class PpoShaping extends StageCommand<PpoConfig> {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-reward-shaping"); }
+
+        @Override
+        TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
+    }
+}

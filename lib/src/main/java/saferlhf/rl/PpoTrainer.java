@@ -1,0 +1,542 @@
+package saferlhf.rl;
+
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.training.GradientCollector;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import saferlhf.KitPaths;
+import saferlhf.beaverworld.Judge;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SftRecord;
+import saferlhf.eval.JudgeReport;
+import saferlhf.eval.PolicySamples;
+import saferlhf.eval.PreferenceScores;
+import saferlhf.model.AdamW;
+import saferlhf.model.CausalLM;
+import saferlhf.model.Device;
+import saferlhf.model.Generation;
+import saferlhf.model.HostTensor;
+import saferlhf.model.LrSchedule;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.Nd;
+import saferlhf.model.SafeTensors;
+import saferlhf.model.ScoreModel;
+import saferlhf.model.ScoreType;
+import saferlhf.model.Tokenizer;
+import saferlhf.train.Configs;
+import saferlhf.train.Data;
+import saferlhf.train.MetricsLog;
+import saferlhf.train.Models;
+import saferlhf.train.Progress;
+import saferlhf.train.TrainingLoop;
+import saferlhf.util.AtomicFiles;
+
+/**
+ * PPO, PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, with the reference's mechanics: rollouts sampled from
+ * the actor; reward and cost from the frozen reward and cost models at the last token; reference log-probabilities
+ * from a frozen copy of the SFT policy; critics initialised from the reward and cost models; the KL folded into the
+ * per-token rewards and costs; GAE; the clipped surrogate and value losses; optional PTX; and, for PPO-Lagrangian,
+ * lambda learned in log space from a window of episode costs. The equations are in {@link PpoMath}.
+ *
+ * <p>Each rl step (one micro-batch of a rollout) does, in the reference's order: the lambda update, the actor update
+ * (plus PTX), the reward-critic update, the cost-critic update. A rollout is reused {@code update_iters} times.
+ * Checkpoints are taken between rollouts; a resumed run matches an uninterrupted one.
+ */
+public final class PpoTrainer implements AutoCloseable {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private final PpoConfig config;
+    private final Tokenizer tokenizer;
+    private final CausalLM actor;
+    private final CausalLM reference;
+    private final ScoreModel rewardModel;
+    private final ScoreModel costModel;     // null for plain PPO
+    private final ScoreModel rewardCritic;
+    private final ScoreModel costCritic;    // PPO-Lagrangian only
+    private final List<PromptRecord> prompts;
+    private final List<PromptRecord> evalPrompts;
+    private final List<Tokenizer.Sft> ptx = new ArrayList<>();
+    private final ArrayDeque<Double> episodeCosts = new ArrayDeque<>();
+    private double logLambda;
+    private long globalStep;
+
+    /**
+     * One rollout, row-major on the host: B sequences of length T (left-padded prompt of width S, then the response).
+     * Per-token arrays have T-1 columns (position t predicts token t+1).
+     */
+    record Rollout(int size, int length, int promptLength, long[] ids, long[] mask, float[] logProbs, float[] refLogProbs,
+                   float[] rewardValues, float[] costValues, float[] reward, float[] cost, int[] generatedLengths) {
+        float[] row(float[] perToken, int b) {
+            return java.util.Arrays.copyOfRange(perToken, b * (length - 1), (b + 1) * (length - 1));
+        }
+
+        /** attention_mask[b, 1:] as floats: the reference's sequence_mask. */
+        float[] sequenceMask(int b) {
+            float[] m = new float[length - 1];
+            for (int t = 0; t < length - 1; t++) m[t] = mask[b * length + t + 1];
+            return m;
+        }
+    }
+
+    public PpoTrainer(PpoConfig config) throws IOException {
+        config.validate();
+        this.config = config;
+        ai.djl.Device device = Device.parse(config.device());
+        this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath());
+        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed());
+        this.reference = actor.copy();
+        reference.setTrainable(false);
+        this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
+        this.costModel = config.usesCost()
+                ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
+                : null;
+        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), rewardModel, device);
+        this.costCritic = config.learnsLambda() ? critic(config.costCriticModelNameOrPath(), costModel, device) : null;
+        this.prompts = Data.prompts(config.trainDatasets(), config.seed());
+        if (prompts.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no prompts");
+        this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
+        for (SftRecord r : Data.sft(config.ptxDatasets(), config.seed())) ptx.add(tokenizer.encodeSft(r.prompt(), r.response(), config.maxLength()));
+        this.logLambda = Math.log(config.lambdaInit());
+    }
+
+    private static ScoreModel frozen(ScoreModel model, boolean normalize) {
+        model.setTrainable(false);
+        model.setNormalize(normalize);
+        return model;
+    }
+
+    /** A critic: from its own folder when given, else a copy of the score model with score type CRITIC. */
+    private static ScoreModel critic(String path, ScoreModel scoreModel, ai.djl.Device device) throws IOException {
+        if (path == null || path.isBlank()) return scoreModel.copyAs(ScoreType.CRITIC);
+        try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
+            return loaded.copyAs(ScoreType.CRITIC);
+        }
+    }
+
+    /** Trains (or resumes) with {@code config}; the actor is saved to {@code output_dir/model}. */
+    public static TrainingLoop.Result train(PpoConfig config) throws IOException {
+        try (PpoTrainer trainer = new PpoTrainer(config)) {
+            return trainer.run(Long.MAX_VALUE);
+        }
+    }
+
+    /** The actor's folder of {@code config}'s run, training it first unless a finished run is already there. */
+    public static Path ensureTrained(PpoConfig config) throws IOException {
+        Path model = KitPaths.resolve(config.outputDir()).resolve("model");
+        return Files.isRegularFile(model.resolve("model.safetensors")) ? model : train(config).modelFolder();
+    }
+
+    /** Current lambda (PPO-Lagrangian: learned; reward shaping: lambda_init; PPO: 0). */
+    public double lambda() {
+        return config.algorithm().equals("ppo") ? 0.0 : Math.exp(logLambda);
+    }
+
+    /**
+     * Runs (or resumes) training until rl step {@code stopAtStep} (rounded up to the end of a rollout), then writes a
+     * checkpoint; a finished run also saves the actor and critics.
+     */
+    public TrainingLoop.Result run(long stopAtStep) throws IOException {
+        long started = System.nanoTime();
+        Path runDir = KitPaths.resolve(config.outputDir());
+        Path checkpoint = runDir.resolve("checkpoint");
+        Files.createDirectories(runDir);
+        int stepsPerRollout = config.updateIters() * (config.perDevicePromptBatchSize() / config.perDeviceTrainBatchSize());
+        int rolloutsPerEpoch = (prompts.size() + config.perDevicePromptBatchSize() - 1) / config.perDevicePromptBatchSize();
+        long totalRollouts = (long) rolloutsPerEpoch * config.epochs();
+        long totalSteps = totalRollouts * stepsPerRollout;
+        LrSchedule actorSchedule = LrSchedule.of(LrSchedule.parse(config.actorLrSchedulerType()), config.actorLr(),
+                (int) totalSteps, config.actorLrWarmupRatio());
+        LrSchedule criticSchedule = LrSchedule.of(LrSchedule.parse(config.criticLrSchedulerType()), config.criticLr(),
+                (int) totalSteps, config.criticLrWarmupRatio());
+
+        Path existing = AtomicFiles.existingFolder(checkpoint);
+        boolean resuming = Files.isRegularFile(existing.resolve("rl_state.json"));
+        if (resuming) restoreModels(existing);
+        Configs.save(config, runDir.resolve("arguments.json"));
+        Engine.getInstance().setRandomSeed((int) config.seed());
+
+        Map<String, Double> lastEval = Map.of();
+        try (AdamW actorOptimizer = new AdamW(actor.namedParameters(), AdamW.Config.reference(config.actorWeightDecay()));
+             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()));
+             AdamW costCriticOptimizer = costCritic == null ? null
+                     : new AdamW(costCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
+            if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+            try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
+                Progress progress = new Progress(config.algorithm(), totalSteps);
+                for (long rollout = globalStep / stepsPerRollout; rollout < totalRollouts && globalStep < stopAtStep; rollout++) {
+                    int epoch = (int) (rollout / rolloutsPerEpoch);
+                    int[] order = TrainingLoop.permutation(prompts.size(), config.seed(), epoch);
+                    int from = (int) (rollout % rolloutsPerEpoch) * config.perDevicePromptBatchSize();
+                    List<PromptRecord> batch = new ArrayList<>();
+                    for (int i = from; i < Math.min(order.length, from + config.perDevicePromptBatchSize()); i++) batch.add(prompts.get(order[i]));
+
+                    Rollout data = rollout(batch, config.seed() * 1_000_003L + rollout);
+                    for (int iteration = 0; iteration < config.updateIters(); iteration++) {
+                        for (int micro = 0; micro < data.size(); micro += config.perDeviceTrainBatchSize()) {
+                            int to = Math.min(data.size(), micro + config.perDeviceTrainBatchSize());
+                            Map<String, Double> logged = rlStep(data, micro, to, actorSchedule.lr((int) globalStep),
+                                    criticSchedule.lr((int) globalStep), actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+                            globalStep++;
+                            if (globalStep % config.evalInterval() == 0 || globalStep == totalSteps) {
+                                lastEval = evaluate();
+                                logged.putAll(lastEval);
+                            }
+                            metrics.log(globalStep, logged);
+                            progress.update(globalStep, Map.of("reward", logged.get("train/reward"), "cost",
+                                    logged.getOrDefault("train/cost", Double.NaN), "lambda", logged.getOrDefault("train/lambda", 0.0)));
+                        }
+                    }
+                    boolean epochEnd = (rollout + 1) % rolloutsPerEpoch == 0;
+                    boolean saveDue = config.saveInterval() > 0
+                            ? globalStep % config.saveInterval() < stepsPerRollout : epochEnd;
+                    if (saveDue || globalStep >= stopAtStep) {
+                        saveCheckpoint(checkpoint, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+                        metrics.writeCsv();
+                    }
+                }
+            }
+        }
+        boolean finished = globalStep >= totalSteps;
+        Path modelFolder = runDir.resolve("model");
+        if (finished) {
+            ModelFiles.save(actor, tokenizer, modelFolder);
+            ModelFiles.save(rewardCritic, tokenizer, runDir.resolve("reward_critic"));
+            if (costCritic != null) ModelFiles.save(costCritic, tokenizer, runDir.resolve("cost_critic"));
+        }
+        return new TrainingLoop.Result(globalStep, totalSteps, finished, lastEval, modelFolder, (System.nanoTime() - started) / 1e9);
+    }
+
+    // ---- rollout (the reference's generate + post_rollout) ---------------------------------------------------------
+
+    /** Samples responses for {@code batch} and scores them: log-probs, reference log-probs, reward, cost, values. */
+    Rollout rollout(List<PromptRecord> batch, long seed) {
+        List<long[]> rows = new ArrayList<>();
+        for (PromptRecord p : batch) rows.add(tokenizer.encodePrompt(p.prompt(), config.maxLength() - 1));
+        Tokenizer.Batch promptBatch = tokenizer.pad(rows, config.maxLength() - 1, Tokenizer.Padding.LEFT);
+        Generation.Config generation = new Generation.Config(config.maxLength() - promptBatch.length(), true,
+                config.temperature(), 0, config.topP(), config.repetitionPenalty(), seed);
+        Generation.Output out = Generation.generate(actor, promptBatch, generation, tokenizer);
+        int size = out.batch(), length = out.length();
+        try (NDManager step = actor.manager().newSubManager()) {
+            NDArray ids = out.sequences(step), mask = out.attentionMask(step);                     // (B, T)
+            float[] logProbs = actor.logProbs(ids, mask).toFloatArray();                          // (B, T-1)
+            float[] refLogProbs = reference.logProbs(ids, mask).toFloatArray();                   // (B, T-1)
+            float[] reward = rewardModel.scores(ids, mask, false).endScores().toFloatArray();     // (B)
+            float[] cost = costModel == null ? new float[size] : costModel.scores(ids, mask, false).endScores().toFloatArray(); // (B)
+            float[] rewardValues = values(rewardCritic, ids, mask);                               // (B, T-1)
+            float[] costValues = costCritic == null ? new float[size * (length - 1)] : values(costCritic, ids, mask);
+            int[] generated = new int[size];
+            for (int b = 0; b < size; b++) {
+                for (int t = out.promptLength(); t < length; t++) if (out.attentionMask()[b * length + t] == 1) generated[b]++;
+                if (costModel != null) {
+                    episodeCosts.addLast((double) cost[b]);
+                    while (episodeCosts.size() > config.episodeCostWindowSize()) episodeCosts.removeFirst();
+                }
+            }
+            return new Rollout(size, length, out.promptLength(), out.sequences(), out.attentionMask(), logProbs, refLogProbs,
+                    rewardValues, costValues, reward, cost, generated);
+        }
+    }
+
+    /** critic(...).scores[:, :-1]: a value for every position that predicts a token. */
+    private static float[] values(ScoreModel critic, NDArray ids, NDArray mask) {
+        NDArray scores = critic.scores(ids, mask, false).scores();                                // (B, T)
+        return scores.get(new NDIndex(":, :-1")).toFloatArray();                                  // (B, T-1)
+    }
+
+    // ---- one rl step ---------------------------------------------------------------------------------------------
+
+    private Map<String, Double> rlStep(Rollout r, int from, int to, double actorLr, double criticLr, AdamW actorOptimizer,
+                                       AdamW rewardCriticOptimizer, AdamW costCriticOptimizer) {
+        Map<String, Double> logged = new LinkedHashMap<>();
+        // 1. the Lagrange multiplier, before the actor loss (the actor uses the new lambda)
+        if (config.learnsLambda() && globalStep >= config.lambdaUpdateDelaySteps()) {
+            double episodeCost = episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+            logLambda = PpoMath.lagrangeMultiplierStep(logLambda, episodeCost, config.threshold(), config.lambdaLr(), config.lambdaMax());
+        }
+        double lambda = lambda();
+
+        // 2. per-token rewards and costs with the KL folded in, advantages and returns (no gradients: host arrays)
+        int n = to - from, start = r.promptLength() - 1, width = r.length() - 1 - start;
+        float[] advantages = new float[n * width], rewardReturns = new float[n * width], costReturns = new float[n * width];
+        float[] responseMask = new float[n * width], oldLogProbs = new float[n * width];
+        float[] oldRewardValues = new float[n * width], oldCostValues = new float[n * width];
+        double rewardWithKl = 0, costWithKl = 0, kl = 0, sumRewardAdvantage = 0, sumCostAdvantage = 0, sumRewardReturn = 0,
+                sumCostReturn = 0, sumRewardValue = 0, sumCostValue = 0, maskCount = 0;
+        for (int i = 0; i < n; i++) {
+            int b = from + i;
+            float[] mask = r.sequenceMask(b), logProbs = r.row(r.logProbs(), b), refLogProbs = r.row(r.refLogProbs(), b);
+            double score = config.algorithm().equals("ppo-reward-shaping") ? r.reward()[b] - lambda * r.cost()[b] : r.reward()[b];
+            float[] rewards = PpoMath.klRegularizedScores(score, logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), false);
+            PpoMath.Gae rewardGae = PpoMath.gae(r.row(r.rewardValues(), b), rewards, mask, start);
+            PpoMath.Gae costGae = null;
+            float[] costs = null;
+            if (config.learnsLambda()) {
+                costs = PpoMath.klRegularizedScores(r.cost()[b], logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), true);
+                costGae = PpoMath.gae(r.row(r.costValues(), b), costs, mask, start);
+            }
+            for (int j = 0; j < width; j++) {
+                int t = start + j, k = i * width + j;
+                float m = mask[t];
+                responseMask[k] = m;
+                oldLogProbs[k] = logProbs[t];
+                oldRewardValues[k] = r.rewardValues()[b * (r.length() - 1) + t];
+                oldCostValues[k] = r.costValues()[b * (r.length() - 1) + t];
+                rewardReturns[k] = rewardGae.returns()[j];
+                advantages[k] = costGae == null ? rewardGae.advantages()[j]
+                        : PpoMath.combinedAdvantage(rewardGae.advantages()[j], costGae.advantages()[j], lambda);
+                rewardWithKl += rewards[t] * m;
+                kl += (logProbs[t] - refLogProbs[t]) * m;
+                sumRewardAdvantage += rewardGae.advantages()[j] * m;
+                sumRewardReturn += rewardGae.returns()[j] * m;
+                sumRewardValue += oldRewardValues[k] * m;
+                if (costGae != null) {
+                    costReturns[k] = costGae.returns()[j];
+                    costWithKl += costs[t] * m;
+                    sumCostAdvantage += costGae.advantages()[j] * m;
+                    sumCostReturn += costGae.returns()[j] * m;
+                    sumCostValue += oldCostValues[k] * m;
+                }
+                maskCount += m;
+            }
+        }
+
+        // 3. the actor: clipped surrogate (+ PTX), one AdamW step
+        Shape shape = new Shape(n, width);
+        double actorLoss, ptxLoss = Double.NaN;
+        boolean withPtx = !ptx.isEmpty() && config.ptxCoeff() > 0;
+        try (NDManager step = actor.manager().newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray ids = step.create(slice(r.ids(), r.length(), from, to), new Shape(n, r.length()));   // (n, T)
+            NDArray mask = step.create(slice(r.mask(), r.length(), from, to), new Shape(n, r.length()));  // (n, T)
+            NDArray logProbs = actor.logProbs(ids, mask).get(new NDIndex(":, {}:", start));              // (n, N)
+            NDArray loss = PpoMath.actorLoss(logProbs, step.create(oldLogProbs, shape), step.create(advantages, shape),
+                    step.create(responseMask, shape), config.clipRangeRatio());                             // ()
+            // with PTX the reference doubles gradient accumulation: both losses are halved into one update
+            collector.backward(withPtx ? loss.mul(Nd.scalar(step, 0.5f)) : loss);
+            actorLoss = requireFinite(loss.getFloat(), "train/actor_loss");
+            if (withPtx) {
+                NDArray ptxNll = ptxLoss(step);
+                collector.backward(ptxNll.mul(Nd.scalar(step, (float) (0.5 * config.ptxCoeff()))));
+                ptxLoss = requireFinite(ptxNll.getFloat(), "train/ptx_loss");
+            }
+        }
+        Nd.clipGradNorm(actor.namedParameters().values(), config.maxGradNorm());
+        actorOptimizer.step(actorLr);
+
+        // 4. the critics: clipped value loss against the returns
+        double rewardCriticLoss = criticStep(rewardCritic, rewardCriticOptimizer, r, from, to, start, oldRewardValues,
+                rewardReturns, responseMask, criticLr, "train/reward_critic_loss");
+        double costCriticLoss = costCritic == null ? Double.NaN : criticStep(costCritic, costCriticOptimizer, r, from, to, start,
+                oldCostValues, costReturns, responseMask, criticLr, "train/cost_critic_loss");
+
+        // 5. metrics, under the reference's names
+        double meanReward = 0, meanCost = 0, meanLength = 0, maxLength = 0;
+        for (int b = from; b < to; b++) {
+            meanReward += r.reward()[b] / n;
+            meanCost += r.cost()[b] / n;
+            meanLength += r.generatedLengths()[b] / (double) n;
+            maxLength = Math.max(maxLength, r.generatedLengths()[b]);
+        }
+        double tokens = Math.max(1, maskCount);
+        logged.put("train/actor_loss", actorLoss);
+        logged.put("train/reward_critic_loss", rewardCriticLoss);
+        logged.put("train/reward", meanReward);
+        logged.put("train/reward_with_kl_penalty", rewardWithKl / n);
+        logged.put("train/reward_advantage", sumRewardAdvantage / tokens);
+        logged.put("train/reward_return", sumRewardReturn / tokens);
+        logged.put("train/reward_value", sumRewardValue / tokens);
+        if (costModel != null) logged.put("train/cost", meanCost);
+        if (config.learnsLambda()) {
+            logged.put("train/cost_critic_loss", costCriticLoss);
+            logged.put("train/lambda", lambda);
+            logged.put("train/episode_cost", episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0));
+            logged.put("train/cost_with_kl_penalty", costWithKl / n);
+            logged.put("train/cost_advantage", sumCostAdvantage / tokens);
+            logged.put("train/cost_return", sumCostReturn / tokens);
+            logged.put("train/cost_value", sumCostValue / tokens);
+        } else if (config.algorithm().equals("ppo-reward-shaping")) {
+            logged.put("train/lambda", lambda);
+        }
+        logged.put("train/kl_divergence", kl / n);
+        logged.put("train/actor_lr", actorLr);
+        logged.put("train/reward_critic_lr", criticLr);
+        if (costCritic != null) logged.put("train/cost_critic_lr", criticLr);
+        logged.put("train/mean_generated_length", meanLength);
+        logged.put("train/max_generated_length", maxLength);
+        if (withPtx) logged.put("train/ptx_loss", ptxLoss);
+        return logged;
+    }
+
+    private double criticStep(ScoreModel critic, AdamW optimizer, Rollout r, int from, int to, int start, float[] oldValues,
+                              float[] returns, float[] responseMask, double lr, String name) {
+        int n = to - from, width = r.length() - 1 - start;
+        Shape shape = new Shape(n, width);
+        double value;
+        try (NDManager step = critic.manager().newSubManager(); GradientCollector collector = Engine.getInstance().newGradientCollector()) {
+            NDArray ids = step.create(slice(r.ids(), r.length(), from, to), new Shape(n, r.length()));   // (n, T)
+            NDArray mask = step.create(slice(r.mask(), r.length(), from, to), new Shape(n, r.length()));  // (n, T)
+            NDArray values = critic.scores(ids, mask, false).scores().get(new NDIndex(":, {}:-1", start)); // (n, N)
+            NDArray loss = PpoMath.criticLoss(values, step.create(oldValues, shape), step.create(returns, shape),
+                    step.create(responseMask, shape), config.clipRangeValue());                            // ()
+            collector.backward(loss);
+            value = requireFinite(loss.getFloat(), name);
+        }
+        Nd.clipGradNorm(critic.namedParameters().values(), config.maxGradNorm());
+        optimizer.step(lr);
+        return value;
+    }
+
+    /** The actor's causal-LM loss on a PTX batch (cycled through the supervised data as the reference cycles it). */
+    private NDArray ptxLoss(NDManager step) {
+        int batchSize = config.perDeviceTrainBatchSize();
+        List<long[]> rows = new ArrayList<>();
+        List<Integer> promptLengths = new ArrayList<>();
+        for (int i = 0; i < batchSize; i++) {
+            Tokenizer.Sft example = ptx.get((int) ((globalStep * batchSize + i) % ptx.size()));
+            rows.add(example.ids());
+            promptLengths.add(example.promptLength());
+        }
+        Tokenizer.Batch batch = tokenizer.pad(rows, config.maxLength(), Tokenizer.Padding.RIGHT);
+        int length = batch.length();
+        float[] labels = new float[batchSize * (length - 1)];
+        for (int b = 0; b < batchSize; b++) {
+            for (int t = 0; t < length - 1; t++) {
+                labels[b * (length - 1) + t] = t + 1 >= promptLengths.get(b) && t + 1 < rows.get(b).length ? 1f : 0f;
+            }
+        }
+        NDArray labelMask = step.create(labels, new Shape(batchSize, length - 1));                     // (B, L-1)
+        NDArray logProbs = actor.logProbs(batch.ids(step), batch.mask(step));                         // (B, L-1)
+        return logProbs.mul(labelMask).sum().neg().div(labelMask.sum());                              // ()
+    }
+
+    private double requireFinite(double value, String name) {
+        if (!Double.isFinite(value)) {
+            throw new TrainingLoop.TrainingDiverged(config.algorithm() + ": step " + (globalStep + 1) + ": " + name + " is " + value
+                    + " (lower the learning rates or kl_coeff, or resume from the last checkpoint)");
+        }
+        return value;
+    }
+
+    private static long[] slice(long[] rowMajor, int width, int from, int to) {
+        return java.util.Arrays.copyOfRange(rowMajor, from * width, to * width);
+    }
+
+    // ---- evaluation -----------------------------------------------------------------------------------------------
+
+    /**
+     * {@code eval/reward} and {@code eval/cost} (mean reward and cost of sampled answers to the evaluation prompts) and
+     * the ground-truth judge's metrics ({@code eval/unsafe_rate_harmful}, {@code eval/helpfulness_benign}, ...).
+     */
+    public Map<String, Double> evaluate() {
+        Map<String, Double> metrics = new LinkedHashMap<>();
+        if (evalPrompts.isEmpty()) return metrics;
+        List<PolicySamples.Sample> samples = PolicySamples.generate(actor, tokenizer, evalPrompts,
+                Generation.Config.sampling(config.maxLength() / 2, config.seed()), config.perDeviceEvalBatchSize(), config.maxLength() / 2);
+        List<SftRecord> answers = samples.stream().map(s -> new SftRecord(s.prompt().prompt(), s.response())).toList();
+        metrics.put("eval/reward", mean(PreferenceScores.endScores(rewardModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+        if (costModel != null) {
+            metrics.put("eval/cost", mean(PreferenceScores.endScores(costModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+        }
+        metrics.putAll(JudgeReport.of(samples, new Judge()).metrics("eval/"));
+        return metrics;
+    }
+
+    private static double mean(float[] values) {
+        double sum = 0;
+        for (float v : values) sum += v;
+        return values.length == 0 ? Double.NaN : sum / values.length;
+    }
+
+    // ---- checkpoints ----------------------------------------------------------------------------------------------
+
+    private void saveCheckpoint(Path checkpoint, AdamW actorOptimizer, AdamW rewardCriticOptimizer, AdamW costCriticOptimizer)
+            throws IOException {
+        Path temporary = AtomicFiles.temporaryFolderFor(checkpoint);
+        try {
+            ModelFiles.save(actor, tokenizer, temporary.resolve("actor"));
+            ModelFiles.save(rewardCritic, tokenizer, temporary.resolve("reward_critic"));
+            saveOptimizer(actorOptimizer, temporary.resolve("actor_optimizer.safetensors"));
+            saveOptimizer(rewardCriticOptimizer, temporary.resolve("reward_critic_optimizer.safetensors"));
+            if (costCritic != null) {
+                ModelFiles.save(costCritic, tokenizer, temporary.resolve("cost_critic"));
+                saveOptimizer(costCriticOptimizer, temporary.resolve("cost_critic_optimizer.safetensors"));
+            }
+            Configs.save(config, temporary.resolve("arguments.json"));
+            ObjectNode state = JSON.createObjectNode();
+            state.put("global_step", globalStep);
+            state.put("log_lambda", logLambda);
+            episodeCosts.forEach(state.putArray("episode_costs")::add);
+            AtomicFiles.writeString(temporary.resolve("rl_state.json"), state.toPrettyString() + "\n");
+            AtomicFiles.replaceFolder(temporary, checkpoint);
+        } finally {
+            AtomicFiles.deleteRecursively(temporary);
+        }
+    }
+
+    private static void saveOptimizer(AdamW optimizer, Path file) throws IOException {
+        Map<String, HostTensor> state = new LinkedHashMap<>();
+        optimizer.m().forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
+        optimizer.v().forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
+        SafeTensors.write(file, state, Map.of("step", String.valueOf(optimizer.step())));
+    }
+
+    private void restoreModels(Path checkpoint) throws IOException {
+        JsonNode saved = JSON.readTree(checkpoint.resolve("arguments.json").toFile());
+        JsonNode now = JSON.readTree(Configs.toJson(config));
+        if (!saved.equals(now)) {
+            throw new IllegalStateException(checkpoint + " holds a run with other arguments; delete "
+                    + checkpoint.getParent() + " or choose another output_dir");
+        }
+        actor.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("actor")));
+        rewardCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("reward_critic")));
+        if (costCritic != null) costCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("cost_critic")));
+        JsonNode state = JSON.readTree(checkpoint.resolve("rl_state.json").toFile());
+        globalStep = state.get("global_step").asLong();
+        logLambda = state.get("log_lambda").asDouble();
+        episodeCosts.clear();
+        state.path("episode_costs").forEach(c -> episodeCosts.addLast(c.asDouble()));
+        System.out.println(config.algorithm() + ": resuming from " + checkpoint + " at step " + globalStep);
+    }
+
+    private void restoreState(Path checkpoint, AdamW actorOptimizer, AdamW rewardCriticOptimizer, AdamW costCriticOptimizer)
+            throws IOException {
+        restoreOptimizer(actorOptimizer, checkpoint.resolve("actor_optimizer.safetensors"));
+        restoreOptimizer(rewardCriticOptimizer, checkpoint.resolve("reward_critic_optimizer.safetensors"));
+        if (costCriticOptimizer != null) restoreOptimizer(costCriticOptimizer, checkpoint.resolve("cost_critic_optimizer.safetensors"));
+    }
+
+    private static void restoreOptimizer(AdamW optimizer, Path file) throws IOException {
+        SafeTensors tensors = SafeTensors.open(file);
+        Map<String, HostTensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
+        tensors.readAll().forEach((key, tensor) -> (key.startsWith("m.") ? m : v).put(key.substring(2), tensor));
+        optimizer.loadState(m, v, Long.parseLong(tensors.metadata().get("step")));
+    }
+
+    public CausalLM actor() { return actor; }
+
+    public Tokenizer tokenizer() { return tokenizer; }
+
+    @Override
+    public void close() {
+        actor.close();
+        reference.close();
+        rewardModel.close();
+        if (costModel != null) costModel.close();
+        rewardCritic.close();
+        if (costCritic != null) costCritic.close();
+        tokenizer.close();
+    }
+}
