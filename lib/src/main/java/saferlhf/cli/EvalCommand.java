@@ -25,11 +25,51 @@ import saferlhf.util.AtomicFiles;
 
 /** {@code saferlhf eval rm|cm --model DIR --data PATH}: a score model on preference pairs. */
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate trained models.",
-        subcommands = {EvalCommand.RewardModel.class, EvalCommand.CostModel.class})
+        subcommands = {EvalCommand.Policy.class, EvalCommand.RewardModel.class, EvalCommand.CostModel.class})
 public final class EvalCommand implements Runnable {
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);
+    }
+
+    /** {@code saferlhf eval policy --model DIR}: sampled answers to evaluation prompts, read by the ground-truth judge. */
+    @Command(name = "policy", mixinStandardHelpOptions = true,
+            description = "A policy on evaluation prompts, judged by BeaverWorld's judge: unsafe rate on harmful prompts, helpfulness and over-refusal on benign ones.")
+    static final class Policy implements Callable<Integer> {
+        @Option(names = "--model", required = true, description = "a causal-LM folder (output_dir/model of sft or ppo*)")
+        Path model;
+
+        @Option(names = "--data", description = "prompts (default: ${DEFAULT-VALUE})")
+        String data = "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful";
+
+        @Option(names = "--seed", description = "sampling seed (default: ${DEFAULT-VALUE})")
+        long seed = 42;
+
+        @Option(names = "--max-new-tokens", description = "(default: ${DEFAULT-VALUE})")
+        int maxNewTokens = 48;
+
+        @Option(names = "--greedy", description = "greedy decoding instead of sampling at temperature 1")
+        boolean greedy;
+
+        @Option(names = "--device", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE})")
+        String device = "auto";
+
+        @Override
+        public Integer call() throws Exception {
+            Path folder = KitPaths.resolve(model.toString());
+            var prompts = Data.prompts(data, seed);
+            try (Tokenizer tokenizer = Tokenizer.load(folder);
+                 saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, Device.parse(device))) {
+                var generation = greedy ? saferlhf.model.Generation.Config.greedy(maxNewTokens)
+                        : saferlhf.model.Generation.Config.sampling(maxNewTokens, seed);
+                var samples = saferlhf.eval.PolicySamples.generate(policy, tokenizer, prompts, generation, 64, 96);
+                var report = saferlhf.eval.JudgeReport.of(samples, new Judge());
+                System.out.println(folder + " on " + data + " (" + prompts.size() + " prompts, " + (greedy ? "greedy" : "sampled, seed " + seed) + "):");
+                report.metrics("").forEach((name, value) -> System.out.printf("  %-26s %.4f%n", name, value));
+                report.unsafeRateByCategory().forEach((name, value) -> System.out.printf("    unsafe rate %-34s %.3f%n", name, value));
+            }
+            return 0;
+        }
     }
 
     /** Shared options and the scoring of {@code eval rm} and {@code eval cm}. */

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import saferlhf.KitPaths;
 import saferlhf.beaverworld.Judge;
 import saferlhf.data.PreferencePair;
 import saferlhf.eval.PreferenceScores;
@@ -35,6 +36,9 @@ import saferlhf.model.Tokenizer;
  * -1 for one labelled safe: safe responses are pushed to negative cost, unsafe ones to positive (<b>cost &gt; 0 means
  * unsafe</b>). The token-wise variants apply the same terms to the per-token scores from the first position where the
  * two sequences differ to the later of their last tokens, averaged per pair.
+ *
+ * <p>{@code model_name_or_path} is the SFT model (a fresh score head on its body, as the reference does) or a score
+ * model of the same type, whose training then continues (later rounds of Safe RLHF).
  */
 public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
     private final ScoreModelConfig config;
@@ -51,10 +55,16 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
         this.config = config;
         this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
         ScoreType type = config.isCost() ? ScoreType.COST : ScoreType.REWARD;
-        try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed())) {
-            this.model = ScoreModel.fromCausalLM(base, type, config.seed());
+        Path start = KitPaths.resolve(config.modelNameOrPath());
+        if (!config.modelNameOrPath().startsWith(Models.PRESET_PREFIX) && ModelFiles.metadata(start).scoreType() == type) {
+            // continue training a score model of the same type (multi-round Safe RLHF), statistics included
+            this.model = ModelFiles.loadScoreModel(start, saferlhf.model.Device.parse(config.device()));
+        } else {
+            try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed())) {
+                this.model = ScoreModel.fromCausalLM(base, type, config.seed());
+            }
+            model.useNormalizer(normalizerType(config.normalizerType()), config.normalizerMomentum());
         }
-        model.useNormalizer(normalizerType(config.normalizerType()), config.normalizerMomentum());
         model.setNormalize(config.normalizeScoreDuringTraining());
         List<PreferencePair> pairs = Data.preferences(config.trainDatasets(), config.seed());
         for (int i = 0; i < pairs.size(); i++) train.add(tokenize(pairs.get(i), i));

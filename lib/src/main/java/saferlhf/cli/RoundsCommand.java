@@ -1,0 +1,35 @@
+package saferlhf.cli;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import saferlhf.rl.PpoConfig;
+import saferlhf.rl.Rounds;
+import saferlhf.train.ScoreModelConfig;
+
+/** {@code saferlhf rounds --preset quick|full --rounds N}: multi-round Safe RLHF. */
+@Command(name = "rounds", mixinStandardHelpOptions = true,
+        description = "Multi-round Safe RLHF: PPO-Lagrangian, then per round: sample, annotate, continue RM/CM, PPO-Lagrangian again.")
+public final class RoundsCommand implements Callable<Integer> {
+    @Option(names = "--preset", description = "quick or full (default: ${DEFAULT-VALUE})")
+    String preset = "full";
+
+    @Option(names = "--rounds", description = "number of rounds (default: ${DEFAULT-VALUE})")
+    int rounds = 2;
+
+    @Option(names = "--pairs-per-round", description = "fresh labelled pairs per later round (default: ${DEFAULT-VALUE})")
+    int pairs = 2000;
+
+    @Option(names = "--out", description = "output folder (default: checkpoints/rounds, or checkpoints/quick/rounds)")
+    String out;
+
+    @Override
+    public Integer call() throws Exception {
+        String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
+        List<Rounds.Round> done = Rounds.run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
+                ScoreModelConfig.preset(preset, "cost"), rounds, pairs, folder);
+        for (Rounds.Round r : done) System.out.printf("round %d: policy %s%n", r.round(), r.policy());
+        return 0;
+    }
+}

@@ -1,0 +1,103 @@
+package saferlhf.rl;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+import ai.djl.Device;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import saferlhf.KitPaths;
+import saferlhf.Offline;
+import saferlhf.model.CausalLM;
+import saferlhf.model.HostTensor;
+import saferlhf.model.ModelConfig;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.ScoreModel;
+import saferlhf.model.ScoreType;
+import saferlhf.model.Tokenizer;
+import saferlhf.train.Configs;
+import saferlhf.train.MetricsLog;
+import saferlhf.train.TrainingLoop;
+
+/** The RL trainer on tiny random models: resume, the direction of lambda, and the three algorithms' metrics. */
+class PpoTrainerTest {
+    private static Path models;
+
+    @BeforeAll
+    static void tinyModels(@TempDir Path dir) throws Exception {
+        Offline.apply();
+        models = dir;
+        try (Tokenizer tokenizer = Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
+             CausalLM actor = CausalLM.create(ModelConfig.tinyGpt2(tokenizer.vocabSize()), Device.cpu(), 1);
+             ScoreModel reward = ScoreModel.create(ModelConfig.tinyGpt2(tokenizer.vocabSize()), ScoreType.REWARD, Device.cpu(), 2);
+             ScoreModel cost = ScoreModel.create(ModelConfig.tinyGpt2(tokenizer.vocabSize()), ScoreType.COST, Device.cpu(), 3)) {
+            ModelFiles.save(actor, tokenizer, dir.resolve("sft"));
+            ModelFiles.save(reward, tokenizer, dir.resolve("rm"));
+            ModelFiles.save(cost, tokenizer, dir.resolve("cm"));
+        }
+    }
+
+    private static PpoConfig config(String algorithm, Path out, String... overrides) {
+        List<String> all = new java.util.ArrayList<>(List.of("actor_model_name_or_path=" + models.resolve("sft"),
+                "reward_model_name_or_path=" + models.resolve("rm"), "cost_model_name_or_path=" + models.resolve("cm"),
+                "train_datasets=BeaverWorld-RL/train:24/-1", "eval_datasets=", "max_length=48",
+                "per_device_prompt_batch_size=8", "per_device_train_batch_size=4", "output_dir=" + out, "eval_interval=1000"));
+        all.addAll(List.of(overrides));
+        return Configs.override(PpoConfig.full(algorithm), all);
+    }
+
+    @Test
+    void aResumedRunMatchesAnUninterruptedOne(@TempDir Path dir) throws Exception {
+        PpoConfig whole = config("ppo-lag", dir.resolve("whole"), "ptx_datasets=BeaverWorld-SFT/train:32/-1", "ptx_coeff=1.0");
+        TrainingLoop.Result uninterrupted = PpoTrainer.train(whole);
+        assertEquals(6, uninterrupted.totalSteps(), "24 prompts / 8 -> 3 rollouts, 2 rl steps each");
+
+        PpoConfig resumed = config("ppo-lag", dir.resolve("resumed"), "ptx_datasets=BeaverWorld-SFT/train:32/-1", "ptx_coeff=1.0");
+        try (PpoTrainer trainer = new PpoTrainer(resumed)) {
+            assertFalse(trainer.run(2).finished());
+        }
+        assertTrue(PpoTrainer.train(resumed).finished());
+
+        Map<String, HostTensor> a = ModelFiles.readWeights(uninterrupted.modelFolder());
+        Map<String, HostTensor> b = ModelFiles.readWeights(dir.resolve("resumed/model"));
+        for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), name);
+        assertEquals(MetricsLog.read(dir.resolve("whole/metrics.jsonl")), MetricsLog.read(dir.resolve("resumed/metrics.jsonl")));
+        for (String metric : List.of("train/actor_loss", "train/reward_critic_loss", "train/cost_critic_loss", "train/lambda",
+                "train/episode_cost", "train/reward", "train/cost", "train/kl_divergence", "train/ptx_loss",
+                "train/reward_with_kl_penalty", "train/cost_advantage", "train/mean_generated_length")) {
+            assertTrue(MetricsLog.read(dir.resolve("whole/metrics.jsonl")).get(0).containsKey(metric), metric);
+        }
+    }
+
+    @Test
+    void lambdaRisesWhileTheCostIsAboveTheThresholdAndFallsBelowIt(@TempDir Path dir) throws Exception {
+        double[] rising = lambdas(config("ppo-lag", dir.resolve("up"), "threshold=-100", "lambda_max=0"));
+        double[] falling = lambdas(config("ppo-lag", dir.resolve("down"), "threshold=100"));
+        for (int i = 1; i < rising.length; i++) {
+            assertTrue(rising[i] > rising[i - 1], "lambda rises: " + java.util.Arrays.toString(rising));
+            assertTrue(falling[i] < falling[i - 1], "lambda falls: " + java.util.Arrays.toString(falling));
+        }
+        assertTrue(rising[0] > 1.0 && falling[0] < 1.0, "the first update already moves lambda away from lambda_init = 1");
+    }
+
+    private static double[] lambdas(PpoConfig config) throws Exception {
+        PpoTrainer.train(config);
+        return MetricsLog.read(saferlhf.KitPaths.resolve(config.outputDir()).resolve("metrics.jsonl")).stream()
+                .mapToDouble(row -> row.get("train/lambda")).toArray();
+    }
+
+    @Test
+    void ppoAndRewardShapingShareTheTrainer(@TempDir Path dir) throws Exception {
+        PpoTrainer.train(config("ppo", dir.resolve("ppo"), "train_datasets=BeaverWorld-RL/train:8/-1"));
+        Map<String, Double> ppo = MetricsLog.read(dir.resolve("ppo/metrics.jsonl")).get(0);
+        assertFalse(ppo.containsKey("train/cost") || ppo.containsKey("train/lambda"), "plain PPO ignores the cost");
+
+        PpoTrainer.train(config("ppo-reward-shaping", dir.resolve("shaping"), "train_datasets=BeaverWorld-RL/train:8/-1", "lambda_init=0.5"));
+        List<Map<String, Double>> shaping = MetricsLog.read(dir.resolve("shaping/metrics.jsonl"));
+        for (Map<String, Double> row : shaping) assertEquals(0.5, row.get("train/lambda"), 1e-12, "lambda stays fixed");
+        assertFalse(shaping.get(0).containsKey("train/cost_critic_loss"), "one critic, for the shaped reward");
+    }
+}
