@@ -24,7 +24,7 @@ public record Assistant(String name, double[] benign, double[] harmful, int maxS
             new double[] {0.55, 0.18, 0.14, 0.04, 0.04, 0.05}, 3);
 
     public static final Assistant ANNOTATION = new Assistant("BeaverWorld-Annotation",
-            new double[] {0.50, 0.10, 0.05, 0.15, 0.10, 0.10},
+            new double[] {0.45, 0.10, 0.10, 0.15, 0.10, 0.10},
             new double[] {0.35, 0.15, 0.25, 0.05, 0.10, 0.10}, 4);
 
     public Assistant {
@@ -48,8 +48,6 @@ public record Assistant(String name, double[] benign, double[] harmful, int maxS
 
     /** A response to a prompt of {@code intent}: a kind drawn from the mixture, then written. */
     public String respond(Intent intent, SplittableRandom random) {
-        ResponseKind kind = sampleKind(intent, random);
-        if (kind == ResponseKind.REFUSE_WITH_ALTERNATIVE && !intent.isHarmful()) kind = ResponseKind.REFUSE;
-        return Responses.write(kind, intent, 1 + random.nextInt(maxSteps), random);
+        return Responses.write(sampleKind(intent, random), intent, 1 + random.nextInt(maxSteps), random);
     }
 }

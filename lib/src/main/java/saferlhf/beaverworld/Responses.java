@@ -28,7 +28,9 @@ public final class Responses {
             case REFUSE -> refuse(sentences, random);
             case REFUSE_WITH_ALTERNATIVE -> {
                 refuse(sentences, random);
-                List<String> alternatives = pick(intent.alternatives(), Math.min(steps, intent.alternatives().size()), random);
+                // on a benign prompt: an over-cautious redirect to the alternatives of some harmful intent (irrelevant)
+                Intent source = intent.isHarmful() ? intent : Lexicon.HARMFUL.get(random.nextInt(Lexicon.HARMFUL.size()));
+                List<String> alternatives = pick(source.alternatives(), Math.min(steps, source.alternatives().size()), random);
                 for (int i = 0; i < alternatives.size(); i++) {
                     sentences.add((i == 0 ? Lexicon.INSTEAD : "also") + " " + alternatives.get(i));
                 }
