@@ -7,7 +7,7 @@ import saferlhf.Offline;
 /** The {@code saferlhf} command line: {@code java -jar lib/target/saferlhf.jar <command> ...}. */
 @Command(name = "saferlhf", mixinStandardHelpOptions = true, version = "saferlhf 0.1.0",
         description = "Safe RLHF research kit: data, models, trainers and evaluation on the JVM.",
-        subcommands = {DataCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {DataCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 
     public static void main(String[] args) {
