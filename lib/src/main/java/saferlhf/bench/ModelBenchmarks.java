@@ -244,12 +244,14 @@ public final class ModelBenchmarks {
         Arrays.fill(ones, 1);
         float[] losses = new float[warmup + steps];
         double[] ms = new double[steps];
+        double[][] phases = new double[4][steps]; // forward (+ loss), backward, clip, AdamW
         long params;
         try (CausalLM lm = CausalLM.create(s.modelConfig(), ai.djl.Device.cpu(), s.seed());
              AdamW opt = new AdamW(lm.namedParameters(), new AdamW.Config(s.beta1(), s.beta2(), 1e-8, s.weightDecay()))) {
             params = lm.parameterCount();
             for (int i = 0; i < warmup + steps; i++) {
                 long t0 = System.nanoTime();
+                long[] t = new long[4];
                 float loss;
                 try (NDManager step = lm.manager().newSubManager();
                      GradientCollector gc = Engine.getInstance().newGradientCollector()) {
@@ -258,12 +260,19 @@ public final class ModelBenchmarks {
                     NDArray tgt = step.create(targets, new Shape(b, l));                      // (B, L)
                     NDArray logp = lm.forward(ids, mask).logSoftmax(-1);                      // (B, L, V)
                     NDArray nll = Nd.gatherLast(logp, tgt).mean().neg();                      // () cross_entropy, mean
+                    t[0] = System.nanoTime();
                     gc.backward(nll);
                     loss = nll.getFloat();
+                    t[1] = System.nanoTime();
                 }
                 Nd.clipGradNorm(lm.namedParameters().values(), s.maxGradNorm());
+                t[2] = System.nanoTime();
                 opt.step(s.lr());
-                if (i >= warmup) ms[i - warmup] = (System.nanoTime() - t0) / 1e6;
+                t[3] = System.nanoTime();
+                if (i >= warmup) {
+                    ms[i - warmup] = (t[3] - t0) / 1e6;
+                    for (int k = 0; k < 4; k++) phases[k][i - warmup] = (t[k] - (k == 0 ? t0 : t[k - 1])) / 1e6;
+                }
                 losses[i] = loss;
             }
         }
@@ -276,6 +285,9 @@ public final class ModelBenchmarks {
         r.put("ms_per_step_mean", round(Arrays.stream(ms).average().orElse(0), 1));
         r.put("ms_per_step_min", round(Arrays.stream(ms).min().orElse(0), 1));
         r.put("tokens_per_second", round(b * l / (median(ms) / 1000), 1));
+        ObjectNode split = r.putObject("median_ms_by_phase"); // eager CPU ops: each phase is done when its call returns
+        String[] names = {"forward_loss", "backward", "clip", "adamw"};
+        for (int k = 0; k < 4; k++) split.put(names[k], round(median(phases[k]), 1));
         r.put("loss_first", round(losses[0], 4));
         r.put("loss_last", round(losses[losses.length - 1], 4));
         return r;
@@ -446,6 +458,9 @@ public final class ModelBenchmarks {
             t.append(String.format("  %-34s %10.1f %12.1f %14.1f%n", "kit (DJL) run " + i++, run.get("ms_per_step").asDouble(),
                     run.get("tokens_per_second").asDouble(), run.get("peak_rss_mb").asDouble()));
         }
+        JsonNode ph = kit.get("runs").get(0).get("median_ms_by_phase");
+        t.append(String.format("    kit run 1 by phase (median ms): forward+loss %.1f, backward %.1f, clip %.1f, AdamW %.1f%n",
+                ph.get("forward_loss").asDouble(), ph.get("backward").asDouble(), ph.get("clip").asDouble(), ph.get("adamw").asDouble()));
         t.append(String.format("  %-34s %10.1f %12.1f %14.1f%n", "kit, all timed steps pooled", kit.get("ms_per_step").asDouble(),
                 kit.get("tokens_per_second").asDouble(), kit.get("peak_rss_mb").asDouble()));
         if (torch.path("available").asBoolean(false)) {
