@@ -107,27 +107,35 @@ public final class ModelBenchmarks {
      * @param cachedReps   timed repetitions with the KV cache (median); without the cache: one
      * @param python       the interpreter with torch ({@code /usr/bin/python3})
      * @param script       bench_torch_train_step.py, or null to look for it under the project root
+     * @param kitThreads   intra-op thread counts the kit's training step tries in fresh JVMs (the best is compared, as
+     *                     the Python script does for PyTorch); ignored without {@code fork}
      */
     public record Options(boolean quick, int warmup, int steps, boolean torch, boolean fork, int genBatch, int promptLength,
-            int newTokens, int cachedReps, Path python, Path script) {
+            int newTokens, int cachedReps, Path python, Path script, List<Integer> kitThreads) {
         public Options {
             if (warmup < 0 || steps < 1) throw new IllegalArgumentException("need warmup >= 0 and steps >= 1");
             if (genBatch < 1 || promptLength < 1 || newTokens < 1 || cachedReps < 1) throw new IllegalArgumentException("generation sizes must be >= 1");
         }
 
         public static Options defaults() {
-            return new Options(false, 3, 10, true, true, 8, 16, 128, 3, Path.of("/usr/bin/python3"), null);
+            return new Options(false, 3, 10, true, true, 8, 16, 128, 3, Path.of("/usr/bin/python3"), null, defaultThreads());
         }
 
         /** Tiny sizes and a few steps, in this process, without PyTorch: seconds. */
         public static Options quickNoTorch() {
-            return new Options(true, 1, 2, false, false, 2, 4, 8, 1, Path.of("/usr/bin/python3"), null);
+            return new Options(true, 1, 2, false, false, 2, 4, 8, 1, Path.of("/usr/bin/python3"), null, defaultThreads());
         }
 
         public Shape10M shape() { return quick ? Shape10M.QUICK : Shape10M.DEFAULT; }
 
         public Options withSteps(int warmup, int steps) {
-            return new Options(quick, warmup, steps, torch, fork, genBatch, promptLength, newTokens, cachedReps, python, script);
+            return new Options(quick, warmup, steps, torch, fork, genBatch, promptLength, newTokens, cachedReps, python, script, kitThreads);
+        }
+
+        /** 1 and the number of cores (1 and 2 here). */
+        public static List<Integer> defaultThreads() {
+            int cores = Runtime.getRuntime().availableProcessors();
+            return cores > 1 ? List.of(1, cores) : List.of(1);
         }
     }
 
@@ -150,14 +158,19 @@ public final class ModelBenchmarks {
         train.set("config", s.torchConfig(o.warmup(), o.steps()));
         train.put("params", s.modelConfig().parameterCount());
         ArrayNode kitRuns = JSON.createArrayNode();
-        log.println("bench models: kit train step (run 1) ...");
-        kitRuns.add(part("train-step", o, log));
+        List<Integer> threads = o.fork() ? o.kitThreads() : List.of(0);
+        for (int t : threads) {
+            log.printf("bench models: kit train step (round 1, %s) ...%n", t == 0 ? "default threads" : t + " threads");
+            kitRuns.add(part("train-step", o, t, log));
+        }
         JsonNode torch;
         if (o.torch()) {
             log.println("bench models: PyTorch train step (subprocess, tries thread settings) ...");
             torch = torchTrainStep(o, log);
-            log.println("bench models: kit train step (run 2) ...");
-            kitRuns.add(part("train-step", o, log));
+            for (int t : threads) {
+                log.printf("bench models: kit train step (round 2, %s) ...%n", t == 0 ? "default threads" : t + " threads");
+                kitRuns.add(part("train-step", o, t, log));
+            }
         } else {
             torch = unavailable("--no-torch");
         }
@@ -171,7 +184,7 @@ public final class ModelBenchmarks {
         }
 
         log.println("bench models: generation with and without the KV cache ...");
-        ObjectNode gen = part("generation", o, log);
+        ObjectNode gen = part("generation", o, threads.get(threads.size() - 1), log);
         gen.put("target", 5.0);
         gen.put("meets_target", gen.get("ratio_cached_over_uncached").asDouble() >= 5.0);
         out.set("generation", gen);
@@ -179,9 +192,9 @@ public final class ModelBenchmarks {
         return out;
     }
 
-    /** One part ({@code train-step} or {@code generation}), in a fresh JVM when {@link Options#fork()}. */
-    static ObjectNode part(String name, Options o, PrintStream log) {
-        if (o.fork()) return fork(name, o, log);
+    /** One part ({@code train-step} or {@code generation}), in a fresh JVM with {@code threads} when {@link Options#fork()}. */
+    static ObjectNode part(String name, Options o, int threads, PrintStream log) {
+        if (o.fork()) return fork(name, o, threads, log);
         return runPart(name, o);
     }
 
@@ -193,24 +206,35 @@ public final class ModelBenchmarks {
             case "generation" -> generation(s.modelConfig(), o.genBatch(), o.promptLength(), o.newTokens(), o.cachedReps(), s.seed());
             default -> throw new IllegalArgumentException("unknown part '" + name + "' (train-step, generation)");
         };
+        String threads = System.getProperty("ai.djl.pytorch.num_threads");
+        r.put("threads", threads == null ? 0 : Integer.parseInt(threads)); // 0: DJL's default
         r.put("load_average", loadAverage());
         r.put("peak_rss_mb", round(procStatusMb("VmHWM"), 1));
         r.put("rss_mb", round(procStatusMb("VmRSS"), 1));
         return r;
     }
 
-    /** Re-launches {@code saferlhf.cli.Main bench models --part NAME} with this JVM's command, class path and options. */
-    static ObjectNode fork(String name, Options o, PrintStream log) {
+    /**
+     * Re-launches {@code saferlhf.cli.Main bench models --part NAME} with this JVM's command, class path and options, and
+     * {@code threads} intra-op threads (ai.djl.pytorch.num_threads, OMP_NUM_THREADS; 0: DJL's default).
+     */
+    static ObjectNode fork(String name, Options o, int threads, PrintStream log) {
         String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>(List.of(java));
         for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent")) cmd.add(arg);
+            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent") && !arg.startsWith("-Dai.djl.pytorch.num_threads")) cmd.add(arg);
         }
+        if (threads > 0) cmd.add("-Dai.djl.pytorch.num_threads=" + threads);
         cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "saferlhf.cli.Main", "bench", "models", "--part", name,
                 "--warmup", String.valueOf(o.warmup()), "--steps", String.valueOf(o.steps())));
         if (o.quick()) cmd.add("--quick");
         try {
-            Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+            if (threads > 0) {
+                pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
+                pb.environment().put("MKL_NUM_THREADS", String.valueOf(threads));
+            }
+            Process p = pb.start();
             String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int rc = p.waitFor();
             if (rc != 0) throw new IllegalStateException("child JVM for part " + name + " exited with " + rc + ": " + stdout);
@@ -293,19 +317,35 @@ public final class ModelBenchmarks {
         return r;
     }
 
-    /** The kit's runs pooled: the median over every timed step of every run. */
+    /**
+     * The kit's runs per thread setting, pooled over rounds (the median over every timed step of that setting's runs),
+     * and the best setting (as the Python script reports its best).
+     */
     static ObjectNode summarizeKit(ArrayNode runs, Shape10M s) {
-        List<Double> all = new ArrayList<>();
+        java.util.TreeMap<Integer, List<Double>> byThreads = new java.util.TreeMap<>();
         double peak = 0;
         for (JsonNode run : runs) {
-            run.get("step_ms").forEach(t -> all.add(t.asDouble()));
+            List<Double> steps = byThreads.computeIfAbsent(run.get("threads").asInt(), k -> new ArrayList<>());
+            run.get("step_ms").forEach(t -> steps.add(t.asDouble()));
             peak = Math.max(peak, run.get("peak_rss_mb").asDouble());
         }
-        double[] ms = all.stream().mapToDouble(Double::doubleValue).toArray();
         ObjectNode k = JSON.createObjectNode();
-        k.put("ms_per_step", round(median(ms), 1));
-        k.put("tokens_per_second", round(s.batchSize() * s.seqLen() / (median(ms) / 1000), 1));
+        ArrayNode settings = JSON.createArrayNode();
+        ObjectNode best = null;
+        for (var e : byThreads.entrySet()) {
+            double median = median(e.getValue().stream().mapToDouble(Double::doubleValue).toArray());
+            ObjectNode setting = settings.addObject();
+            setting.put("threads", e.getKey());
+            setting.put("timed_steps", e.getValue().size());
+            setting.put("ms_per_step", round(median, 1));
+            setting.put("tokens_per_second", round(s.batchSize() * s.seqLen() / (median / 1000), 1));
+            if (best == null || setting.get("tokens_per_second").asDouble() > best.get("tokens_per_second").asDouble()) best = setting;
+        }
+        k.put("threads", best.get("threads").asInt());
+        k.put("ms_per_step", best.get("ms_per_step").asDouble());
+        k.put("tokens_per_second", best.get("tokens_per_second").asDouble());
         k.put("peak_rss_mb", peak);
+        k.set("by_threads", settings);
         k.set("runs", runs);
         return k;
     }
@@ -453,16 +493,15 @@ public final class ModelBenchmarks {
         t.append(String.format("  forward + cross-entropy + backward + clip(%.1f) + AdamW; %d warm-up then median of %d timed steps per run%n",
                 cfg.get("max_grad_norm").asDouble(), cfg.get("warmup_steps").asInt(), cfg.get("steps").asInt()));
         t.append(String.format("  %-34s %10s %12s %14s%n", "", "ms/step", "tokens/s", "peak RSS MB"));
-        int i = 1;
         for (JsonNode run : kit.get("runs")) {
-            t.append(String.format("  %-34s %10.1f %12.1f %14.1f%n", "kit (DJL) run " + i++, run.get("ms_per_step").asDouble(),
-                    run.get("tokens_per_second").asDouble(), run.get("peak_rss_mb").asDouble()));
+            JsonNode ph = run.get("median_ms_by_phase");
+            t.append(String.format("    %-32s %10.1f %12.1f %14.1f   fwd+loss %.0f, bwd %.0f, clip %.0f, AdamW %.0f ms%n",
+                    "kit run, " + threadsLabel(run.get("threads").asInt()), run.get("ms_per_step").asDouble(),
+                    run.get("tokens_per_second").asDouble(), run.get("peak_rss_mb").asDouble(), ph.get("forward_loss").asDouble(),
+                    ph.get("backward").asDouble(), ph.get("clip").asDouble(), ph.get("adamw").asDouble()));
         }
-        JsonNode ph = kit.get("runs").get(0).get("median_ms_by_phase");
-        t.append(String.format("    kit run 1 by phase (median ms): forward+loss %.1f, backward %.1f, clip %.1f, AdamW %.1f%n",
-                ph.get("forward_loss").asDouble(), ph.get("backward").asDouble(), ph.get("clip").asDouble(), ph.get("adamw").asDouble()));
-        t.append(String.format("  %-34s %10.1f %12.1f %14.1f%n", "kit, all timed steps pooled", kit.get("ms_per_step").asDouble(),
-                kit.get("tokens_per_second").asDouble(), kit.get("peak_rss_mb").asDouble()));
+        t.append(String.format("  %-34s %10.1f %12.1f %14.1f%n", "kit (DJL) best, " + threadsLabel(kit.get("threads").asInt())
+                + " pooled", kit.get("ms_per_step").asDouble(), kit.get("tokens_per_second").asDouble(), kit.get("peak_rss_mb").asDouble()));
         if (torch.path("available").asBoolean(false)) {
             String label = String.format("PyTorch %s best (%dx%d threads)", torch.get("torch_version").asText(),
                     torch.get("threads").asInt(), torch.get("openblas_threads").asInt());
@@ -497,6 +536,8 @@ public final class ModelBenchmarks {
     }
 
     // ---- helpers -------------------------------------------------------------------------------------------------
+
+    private static String threadsLabel(int threads) { return threads == 0 ? "default threads" : threads + (threads == 1 ? " thread" : " threads"); }
 
     /** 1-minute load average (/proc/loadavg), -1 when unknown. */
     public static double loadAverage() {

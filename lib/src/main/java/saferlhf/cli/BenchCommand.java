@@ -49,6 +49,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--torch-script", description = "bench_torch_train_step.py (default: <project root>/" + ModelBenchmarks.SCRIPT + ")")
         Path script;
 
+        @Option(names = "--kit-threads", split = ",", paramLabel = "N", description = "intra-op thread counts the kit's training step tries, each in a fresh JVM (default: 1 and the number of cores)")
+        java.util.List<Integer> kitThreads;
+
         @Option(names = "--json", description = "print one JSON object instead of the table")
         boolean json;
 
@@ -61,7 +64,7 @@ public final class BenchCommand implements Runnable {
             ModelBenchmarks.Options d = quick ? ModelBenchmarks.Options.quickNoTorch() : ModelBenchmarks.Options.defaults();
             ModelBenchmarks.Options o = new ModelBenchmarks.Options(quick, warmup != null ? warmup : d.warmup(),
                     steps != null ? steps : d.steps(), !noTorch, !noFork, d.genBatch(), d.promptLength(), d.newTokens(),
-                    d.cachedReps(), python, script);
+                    d.cachedReps(), python, script, kitThreads != null ? kitThreads : d.kitThreads());
             if (part != null) {
                 out.println(ModelBenchmarks.runPart(part, o).toString());
                 out.flush();
