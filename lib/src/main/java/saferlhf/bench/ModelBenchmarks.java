@@ -52,6 +52,12 @@ public final class ModelBenchmarks {
 
     public static final String INSTALL_REFERENCE = "apt-get install -y python3-torch python3-numpy libopenblas0-openmp";
     public static final String SCRIPT = "lib/src/test/python/bench_torch_train_step.py";
+    /**
+     * OpenMP wait policy for every child (kit JVMs and PyTorch alike) unless OMP_WAIT_POLICY is set: with the default
+     * (spinning) policy, 2 threads on 2 cores shared with another busy process took 10-13 s a step here instead of 1 s,
+     * for libtorch in the JVM as for PyTorch's 2x1 setting.
+     */
+    public static final String OMP_WAIT_POLICY = System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE");
     static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -150,6 +156,7 @@ public final class ModelBenchmarks {
         out.put("cpus", Runtime.getRuntime().availableProcessors());
         out.put("java", System.getProperty("java.version"));
         out.put("forked", o.fork());
+        out.put("omp_wait_policy", o.fork() ? OMP_WAIT_POLICY : System.getenv().getOrDefault("OMP_WAIT_POLICY", "default"));
         out.put("load_average_before", loadAverage());
         log.printf("bench models: load average %.2f%n", loadAverage());
 
@@ -183,8 +190,8 @@ public final class ModelBenchmarks {
             train.put("meets_target", ratio >= 1.0);
         }
 
-        log.println("bench models: generation with and without the KV cache ...");
-        ObjectNode gen = part("generation", o, threads.get(threads.size() - 1), log);
+        log.printf("bench models: generation with and without the KV cache (%s) ...%n", threadsLabel(train.get("kit").get("threads").asInt()));
+        ObjectNode gen = part("generation", o, train.get("kit").get("threads").asInt(), log); // the best training setting
         gen.put("target", 5.0);
         gen.put("meets_target", gen.get("ratio_cached_over_uncached").asDouble() >= 5.0);
         out.set("generation", gen);
@@ -230,6 +237,7 @@ public final class ModelBenchmarks {
         if (o.quick()) cmd.add("--quick");
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
             if (threads > 0) {
                 pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
                 pb.environment().put("MKL_NUM_THREADS", String.valueOf(threads));
@@ -373,8 +381,10 @@ public final class ModelBenchmarks {
             Path config = Files.createTempFile("bench-torch-", ".json");
             try {
                 Files.writeString(config, o.shape().torchConfig(o.warmup(), o.steps()).toPrettyString());
-                Process p = new ProcessBuilder(o.python().toString(), script.toString(), "--config", config.toString())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                ProcessBuilder pb = new ProcessBuilder(o.python().toString(), script.toString(), "--config", config.toString())
+                        .redirectError(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY); // the script passes it to its children
+                Process p = pb.start();
                 String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
                 if (p.waitFor() != 0) return unavailable(script.getFileName() + " exited with " + p.exitValue());
                 ObjectNode r = (ObjectNode) JSON.readTree(lastJsonLine(stdout));
@@ -484,8 +494,8 @@ public final class ModelBenchmarks {
         JsonNode train = r.get("train_step"), cfg = train.get("config"), kit = train.get("kit"), torch = train.get("torch");
         t.append(String.format("saferlhf bench models  (%s, %d CPUs, Java %s%s)%n", r.get("date").asText(), r.get("cpus").asInt(),
                 r.get("java").asText(), r.get("quick").asBoolean() ? ", QUICK sizes" : ""));
-        t.append(String.format("1-minute load average: %.2f before, %.2f after%n%n", r.get("load_average_before").asDouble(),
-                r.get("load_average_after").asDouble()));
+        t.append(String.format("1-minute load average: %.2f before, %.2f after; OMP_WAIT_POLICY=%s for kit and PyTorch%n%n",
+                r.get("load_average_before").asDouble(), r.get("load_average_after").asDouble(), r.path("omp_wait_policy").asText()));
         t.append(String.format("Training step: LLaMA-style H%d, %d layers, %d heads / %d KV, MLP %d, vocab %d (%,d params), batch %d x %d,%n",
                 cfg.get("hidden_size").asInt(), cfg.get("num_hidden_layers").asInt(), cfg.get("num_attention_heads").asInt(),
                 cfg.get("num_key_value_heads").asInt(), cfg.get("intermediate_size").asInt(), cfg.get("vocab_size").asInt(),
@@ -519,7 +529,8 @@ public final class ModelBenchmarks {
             t.append("  install it with: ").append(torch.get("install").asText()).append(String.format("%n"));
         }
         JsonNode g = r.get("generation");
-        t.append(String.format("%nGeneration (greedy): %s (%,d params), batch %d, prompt %d, %d new tokens%n", g.get("model").asText(),
+        t.append(String.format("%nGeneration (greedy, %s): %s (%,d params), batch %d, prompt %d, %d new tokens%n",
+                threadsLabel(g.path("threads").asInt()), g.get("model").asText(),
                 g.get("params").asLong(), g.get("batch").asInt(), g.get("prompt_length").asInt(), g.get("new_tokens").asInt()));
         t.append(String.format("  %-34s %10s %12s %14s%n", "", "seconds", "tokens/s", "repetitions"));
         t.append(String.format("  %-34s %10.3f %12.1f %14d%n", "with KV cache (median)", g.get("cached").get("seconds").asDouble(),

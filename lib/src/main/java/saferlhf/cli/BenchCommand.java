@@ -55,6 +55,9 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--json", description = "print one JSON object instead of the table")
         boolean json;
 
+        @Option(names = "--json-out", paramLabel = "FILE", description = "also write the JSON object to FILE")
+        Path jsonOut;
+
         @Option(names = "--part", hidden = true, description = "run one part in this JVM and print its JSON (train-step, generation)")
         String part;
 
@@ -71,6 +74,14 @@ public final class BenchCommand implements Runnable {
                 return 0;
             }
             ObjectNode result = ModelBenchmarks.run(o, System.err);
+            if (jsonOut != null) {
+                try {
+                    java.nio.file.Files.writeString(jsonOut, result.toPrettyString() + "\n");
+                } catch (java.io.IOException e) {
+                    spec.commandLine().getErr().println("error: cannot write " + jsonOut + ": " + e.getMessage());
+                    return 1;
+                }
+            }
             out.print(json ? result.toString() + "\n" : ModelBenchmarks.table(result));
             out.flush();
             return 0;
