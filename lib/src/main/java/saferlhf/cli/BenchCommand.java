@@ -1,0 +1,90 @@
+package saferlhf.cli;
+
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+import saferlhf.bench.ModelBenchmarks;
+
+/** {@code saferlhf bench models}: speed and memory of the models package as ratios against references. */
+@Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print ratios against a reference run on this machine.",
+        subcommands = {BenchCommand.Models.class})
+public final class BenchCommand implements Runnable {
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+
+    /** See {@link ModelBenchmarks}. */
+    @Command(name = "models", mixinStandardHelpOptions = true,
+            description = {"Training-step tokens/s of the ~10M-parameter LLaMA-style model vs PyTorch (kit, PyTorch, kit),",
+                    "generation tokens/s with vs without the KV cache, and peak resident memory; progress on stderr."})
+    public static final class Models implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Option(names = "--steps", description = "timed training steps per run (default: 10; --quick: 2)")
+        Integer steps;
+
+        @Option(names = "--warmup", description = "untimed warm-up training steps per run (default: 3; --quick: 1)")
+        Integer warmup;
+
+        @Option(names = "--quick", description = "tiny sizes and a few steps (a smoke test; the ratios mean little)")
+        boolean quick;
+
+        @Option(names = "--no-torch", description = "skip the PyTorch reference")
+        boolean noTorch;
+
+        @Option(names = "--no-fork", description = "run every kit part in this JVM (peak RSS is then this process's peak so far)")
+        boolean noFork;
+
+        @Option(names = "--python", description = "Python with torch (default: ${DEFAULT-VALUE})")
+        Path python = Path.of("/usr/bin/python3");
+
+        @Option(names = "--torch-script", description = "bench_torch_train_step.py (default: <project root>/" + ModelBenchmarks.SCRIPT + ")")
+        Path script;
+
+        @Option(names = "--kit-threads", split = ",", paramLabel = "N", description = "intra-op thread counts the kit's training step tries, each in a fresh JVM (default: 1 and the number of cores)")
+        java.util.List<Integer> kitThreads;
+
+        @Option(names = "--json", description = "print one JSON object instead of the table")
+        boolean json;
+
+        @Option(names = "--json-out", paramLabel = "FILE", description = "also write the JSON object to FILE")
+        Path jsonOut;
+
+        @Option(names = "--part", hidden = true, description = "run one part in this JVM and print its JSON (train-step, generation)")
+        String part;
+
+        @Override
+        public Integer call() {
+            PrintWriter out = spec.commandLine().getOut();
+            ModelBenchmarks.Options d = quick ? ModelBenchmarks.Options.quickNoTorch() : ModelBenchmarks.Options.defaults();
+            ModelBenchmarks.Options o = new ModelBenchmarks.Options(quick, warmup != null ? warmup : d.warmup(),
+                    steps != null ? steps : d.steps(), !noTorch, !noFork, d.genBatch(), d.promptLength(), d.newTokens(),
+                    d.cachedReps(), python, script, kitThreads != null ? kitThreads : d.kitThreads());
+            if (part != null) {
+                out.println(ModelBenchmarks.runPart(part, o).toString());
+                out.flush();
+                return 0;
+            }
+            ObjectNode result = ModelBenchmarks.run(o, System.err);
+            if (jsonOut != null) {
+                try {
+                    java.nio.file.Files.writeString(jsonOut, result.toPrettyString() + "\n");
+                } catch (java.io.IOException e) {
+                    spec.commandLine().getErr().println("error: cannot write " + jsonOut + ": " + e.getMessage());
+                    return 1;
+                }
+            }
+            out.print(json ? result.toString() + "\n" : ModelBenchmarks.table(result));
+            out.flush();
+            return 0;
+        }
+    }
+}
