@@ -157,6 +157,7 @@ spec_json = {
         "DJL_OFFLINE": "true",
         "OPT_OUT_TRACKING": "true",
         "DJL_DEFAULT_ENGINE": "PyTorch",
+        "OMP_WAIT_POLICY": "PASSIVE",
         "SAFERLHF_HOME": root,
     },
 }
