@@ -13,7 +13,7 @@ import saferlhf.bench.ModelBenchmarks;
 
 /** {@code saferlhf bench models}: speed and memory of the models package as ratios against references. */
 @Command(name = "bench", mixinStandardHelpOptions = true, description = "Benchmarks that print ratios against a reference run on this machine.",
-        subcommands = {BenchCommand.Models.class})
+        subcommands = {BenchCommand.Models.class, BenchCommand.Memory.class})
 public final class BenchCommand implements Runnable {
     @Override
     public void run() {
@@ -85,6 +85,21 @@ public final class BenchCommand implements Runnable {
             out.print(json ? result.toString() + "\n" : ModelBenchmarks.table(result));
             out.flush();
             return 0;
+        }
+    }
+
+    /** See {@link saferlhf.bench.MemoryCheck}. */
+    @Command(name = "memory", mixinStandardHelpOptions = true,
+            description = "Trains the tiny SFT model N steps and reports the growth of resident memory from step N/10 to N (target < 5%).")
+    public static final class Memory implements Callable<Integer> {
+        @Option(names = "--steps", description = "optimizer steps (default: ${DEFAULT-VALUE})")
+        int steps = 1000;
+
+        @Override
+        public Integer call() throws Exception {
+            saferlhf.bench.MemoryCheck check = saferlhf.bench.MemoryCheck.run(steps);
+            System.out.println(check);
+            return check.meetsTarget() ? 0 : 1;
         }
     }
 }

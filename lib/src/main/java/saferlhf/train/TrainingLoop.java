@@ -86,16 +86,26 @@ public final class TrainingLoop {
         return Files.isRegularFile(modelFolder(args).resolve("model.safetensors"));
     }
 
+    /** Called after every optimizer step with the step's logged metrics (live plots, memory checks). */
+    public interface StepListener {
+        void onStep(long step, Map<String, Double> metrics);
+    }
+
     /** Runs (or resumes) the whole training. */
     public static Result run(TrainingArguments args, Stage stage) throws IOException {
         return run(args, stage, Long.MAX_VALUE);
+    }
+
+    /** As {@link #run(TrainingArguments, Stage, long, StepListener)} without a listener. */
+    public static Result run(TrainingArguments args, Stage stage, long stopAtStep) throws IOException {
+        return run(args, stage, stopAtStep, (step, metrics) -> { });
     }
 
     /**
      * Runs (or resumes) training until optimizer step {@code stopAtStep}, then writes a checkpoint and returns without
      * the final model: a deliberate interruption, for notebooks that train in slices and for resume tests.
      */
-    public static Result run(TrainingArguments args, Stage stage, long stopAtStep) throws IOException {
+    public static Result run(TrainingArguments args, Stage stage, long stopAtStep, StepListener listener) throws IOException {
         args.validate();
         long started = System.nanoTime();
         Path runDir = KitPaths.resolve(args.outputDir());
@@ -160,6 +170,7 @@ public final class TrainingLoop {
                         logged.putAll(lastEval);
                     }
                     metrics.log(step, logged);
+                    listener.onStep(step, logged);
                     progress.update(step, Map.of("loss", logged.getOrDefault("train/loss", Double.NaN)));
                     boolean saveDue = args.saveInterval() > 0 ? step % args.saveInterval() == 0 : epochEnd;
                     if (saveDue || step == stopAtStep) {

@@ -44,7 +44,8 @@ class PpoTrainerTest {
         List<String> all = new java.util.ArrayList<>(List.of("actor_model_name_or_path=" + models.resolve("sft"),
                 "reward_model_name_or_path=" + models.resolve("rm"), "cost_model_name_or_path=" + models.resolve("cm"),
                 "train_datasets=BeaverWorld-RL/train:24/-1", "eval_datasets=", "max_length=48",
-                "per_device_prompt_batch_size=8", "per_device_train_batch_size=4", "output_dir=" + out, "eval_interval=1000"));
+                "per_device_prompt_batch_size=8", "per_device_train_batch_size=4", "output_dir=" + out, "eval_interval=1000",
+                "epochs=1"));
         all.addAll(List.of(overrides));
         return Configs.override(PpoConfig.full(algorithm), all);
     }
@@ -74,8 +75,9 @@ class PpoTrainerTest {
 
     @Test
     void lambdaRisesWhileTheCostIsAboveTheThresholdAndFallsBelowIt(@TempDir Path dir) throws Exception {
-        double[] rising = lambdas(config("ppo-lag", dir.resolve("up"), "threshold=-100", "lambda_max=0"));
-        double[] falling = lambdas(config("ppo-lag", dir.resolve("down"), "threshold=100"));
+        // the random cost model's costs are near 0: a threshold of -1 is always exceeded, one of +1 never reached
+        double[] rising = lambdas(config("ppo-lag", dir.resolve("up"), "threshold=-1", "lambda_max=0"));
+        double[] falling = lambdas(config("ppo-lag", dir.resolve("down"), "threshold=1"));
         for (int i = 1; i < rising.length; i++) {
             assertTrue(rising[i] > rising[i - 1], "lambda rises: " + java.util.Arrays.toString(rising));
             assertTrue(falling[i] < falling[i - 1], "lambda falls: " + java.util.Arrays.toString(falling));
