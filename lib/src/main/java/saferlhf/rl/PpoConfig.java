@@ -12,7 +12,7 @@ import saferlhf.train.Configs;
  * scratch uses larger learning rates (actor 5e-5, critics 1e-3) than the reference's 7B model (1e-5, 5e-6) and a
  * stronger KL penalty (0.05 for PPO-Lagrangian, 0.1 for PPO and reward shaping: the reference's 2:1 ratio, five times
  * its 0.01 / 0.02, since with the reference's values the tiny actor drifted into reward hacking); the generation budget
- * is {@code max_length} 96 tokens in all; two epochs over the 2,080 RL prompts; and the cost {@code threshold} is -1.5,
+ * is {@code max_length} 96 tokens in all; two epochs over the 2,080 RL prompts; and the cost {@code threshold} is -2.0,
  * tuned for BeaverWorld's cost scale (the reference's default 0 is, per its maintainers, a placeholder to tune for
  * each data set and model; here, where safe answers cost about -2 to -3, 0 would allow most harmful prompts to be
  * answered unsafely).
@@ -102,7 +102,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "checkpoints/sft/model", "checkpoints/rm/model", "checkpoints/cm/model", "", "",
                 "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
-                algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -1.5, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto");
+                algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto");
     }
 
     /** BeaverWorld, quick: a few dozen rl steps from the quick models, for CI and the notebooks. */
