@@ -96,6 +96,22 @@ public final class AdamW implements AutoCloseable {
     /** Second moments, by HF name (live arrays). */
     public Map<String, NDArray> v() { return Collections.unmodifiableMap(v); }
 
+    /** Writes the moments ({@code m.NAME}, {@code v.NAME}) and the step count to a safetensors file, atomically. */
+    public void save(java.nio.file.Path file) throws java.io.IOException {
+        Map<String, HostTensor> state = new LinkedHashMap<>();
+        m.forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
+        v.forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
+        SafeTensors.write(file, state, Map.of("step", String.valueOf(step)));
+    }
+
+    /** Restores the state written by {@link #save}. */
+    public void load(java.nio.file.Path file) throws java.io.IOException {
+        SafeTensors tensors = SafeTensors.open(file);
+        Map<String, HostTensor> firstMoments = new LinkedHashMap<>(), secondMoments = new LinkedHashMap<>();
+        tensors.readAll().forEach((key, tensor) -> (key.startsWith("m.") ? firstMoments : secondMoments).put(key.substring(2), tensor));
+        loadState(firstMoments, secondMoments, Long.parseLong(tensors.metadata().get("step")));
+    }
+
     /** Restores state saved from {@link #m()}, {@link #v()}, {@link #step()}. */
     public void loadState(Map<String, HostTensor> firstMoments, Map<String, HostTensor> secondMoments, long step) {
         for (String name : params.keySet()) {

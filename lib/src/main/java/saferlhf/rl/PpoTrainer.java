@@ -28,11 +28,9 @@ import saferlhf.model.AdamW;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
 import saferlhf.model.Generation;
-import saferlhf.model.HostTensor;
 import saferlhf.model.LrSchedule;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.Nd;
-import saferlhf.model.SafeTensors;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Tokenizer;
@@ -41,6 +39,7 @@ import saferlhf.train.Data;
 import saferlhf.train.MetricsLog;
 import saferlhf.train.Models;
 import saferlhf.train.Progress;
+import saferlhf.train.SftTrainer;
 import saferlhf.train.TrainingLoop;
 import saferlhf.util.AtomicFiles;
 
@@ -401,25 +400,11 @@ public final class PpoTrainer implements AutoCloseable {
 
     /** The actor's causal-LM loss on a PTX batch (cycled through the supervised data as the reference cycles it). */
     private NDArray ptxLoss(NDManager step) {
-        int batchSize = config.perDeviceTrainBatchSize();
-        List<long[]> rows = new ArrayList<>();
-        List<Integer> promptLengths = new ArrayList<>();
-        for (int i = 0; i < batchSize; i++) {
-            Tokenizer.Sft example = ptx.get((int) ((globalStep * batchSize + i) % ptx.size()));
-            rows.add(example.ids());
-            promptLengths.add(example.promptLength());
+        List<Tokenizer.Sft> batch = new ArrayList<>();
+        for (int i = 0; i < config.perDeviceTrainBatchSize(); i++) {
+            batch.add(ptx.get((int) ((globalStep * config.perDeviceTrainBatchSize() + i) % ptx.size())));
         }
-        Tokenizer.Batch batch = tokenizer.pad(rows, config.maxLength(), Tokenizer.Padding.RIGHT);
-        int length = batch.length();
-        float[] labels = new float[batchSize * (length - 1)];
-        for (int b = 0; b < batchSize; b++) {
-            for (int t = 0; t < length - 1; t++) {
-                labels[b * (length - 1) + t] = t + 1 >= promptLengths.get(b) && t + 1 < rows.get(b).length ? 1f : 0f;
-            }
-        }
-        NDArray labelMask = step.create(labels, new Shape(batchSize, length - 1));                     // (B, L-1)
-        NDArray logProbs = actor.logProbs(batch.ids(step), batch.mask(step));                         // (B, L-1)
-        return logProbs.mul(labelMask).sum().neg().div(labelMask.sum());                              // ()
+        return SftTrainer.responseNll(actor, tokenizer, batch, config.maxLength(), step);
     }
 
     private double requireFinite(double value, String name) {
@@ -468,11 +453,11 @@ public final class PpoTrainer implements AutoCloseable {
         try {
             ModelFiles.save(actor, tokenizer, temporary.resolve("actor"));
             ModelFiles.save(rewardCritic, tokenizer, temporary.resolve("reward_critic"));
-            saveOptimizer(actorOptimizer, temporary.resolve("actor_optimizer.safetensors"));
-            saveOptimizer(rewardCriticOptimizer, temporary.resolve("reward_critic_optimizer.safetensors"));
+            actorOptimizer.save(temporary.resolve("actor_optimizer.safetensors"));
+            rewardCriticOptimizer.save(temporary.resolve("reward_critic_optimizer.safetensors"));
             if (costCritic != null) {
                 ModelFiles.save(costCritic, tokenizer, temporary.resolve("cost_critic"));
-                saveOptimizer(costCriticOptimizer, temporary.resolve("cost_critic_optimizer.safetensors"));
+                costCriticOptimizer.save(temporary.resolve("cost_critic_optimizer.safetensors"));
             }
             Configs.save(config, temporary.resolve("arguments.json"));
             ObjectNode state = JSON.createObjectNode();
@@ -484,13 +469,6 @@ public final class PpoTrainer implements AutoCloseable {
         } finally {
             AtomicFiles.deleteRecursively(temporary);
         }
-    }
-
-    private static void saveOptimizer(AdamW optimizer, Path file) throws IOException {
-        Map<String, HostTensor> state = new LinkedHashMap<>();
-        optimizer.m().forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
-        optimizer.v().forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
-        SafeTensors.write(file, state, Map.of("step", String.valueOf(optimizer.step())));
     }
 
     private void restoreModels(Path checkpoint) throws IOException {
@@ -513,16 +491,9 @@ public final class PpoTrainer implements AutoCloseable {
 
     private void restoreState(Path checkpoint, AdamW actorOptimizer, AdamW rewardCriticOptimizer, AdamW costCriticOptimizer)
             throws IOException {
-        restoreOptimizer(actorOptimizer, checkpoint.resolve("actor_optimizer.safetensors"));
-        restoreOptimizer(rewardCriticOptimizer, checkpoint.resolve("reward_critic_optimizer.safetensors"));
-        if (costCriticOptimizer != null) restoreOptimizer(costCriticOptimizer, checkpoint.resolve("cost_critic_optimizer.safetensors"));
-    }
-
-    private static void restoreOptimizer(AdamW optimizer, Path file) throws IOException {
-        SafeTensors tensors = SafeTensors.open(file);
-        Map<String, HostTensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
-        tensors.readAll().forEach((key, tensor) -> (key.startsWith("m.") ? m : v).put(key.substring(2), tensor));
-        optimizer.loadState(m, v, Long.parseLong(tensors.metadata().get("step")));
+        actorOptimizer.load(checkpoint.resolve("actor_optimizer.safetensors"));
+        rewardCriticOptimizer.load(checkpoint.resolve("reward_critic_optimizer.safetensors"));
+        if (costCriticOptimizer != null) costCriticOptimizer.load(checkpoint.resolve("cost_critic_optimizer.safetensors"));
     }
 
     public CausalLM actor() { return actor; }

@@ -2,7 +2,6 @@ package saferlhf.train;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -72,18 +71,19 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
     public TrainingLoop.Loss loss(int[] examples, NDManager step) {
         List<Tokenizer.Sft> batch = new ArrayList<>();
         for (int i : examples) batch.add(train.get(i));
-        return new TrainingLoop.Loss(nll(batch, step), Map.of());
+        return new TrainingLoop.Loss(responseNll(model, tokenizer, batch, config.maxLength(), step), Map.of());
     }
 
     /**
-     * Mean negative log-likelihood of the response tokens.
+     * Mean negative log-likelihood of the response tokens (also the PTX loss of PPO).
      * labels[b, t] = 1 when token t+1 of row b is a response token (not prompt, not padding): the reference's
      * IGNORE_INDEX masking, shifted as the causal-LM loss shifts it.
      */
-    private NDArray nll(List<Tokenizer.Sft> examples, NDManager step) {
+    public static NDArray responseNll(CausalLM model, Tokenizer tokenizer, List<Tokenizer.Sft> examples, int maxLength,
+                                      NDManager step) {
         List<long[]> rows = new ArrayList<>();
         for (Tokenizer.Sft e : examples) rows.add(e.ids());
-        Tokenizer.Batch batch = tokenizer.pad(rows, config.maxLength(), Tokenizer.Padding.RIGHT);
+        Tokenizer.Batch batch = tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
         int size = batch.size(), length = batch.length();
         float[] labels = new float[size * (length - 1)];
         for (int b = 0; b < size; b++) {
@@ -110,8 +110,8 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
             int batches = 0;
             for (int from = 0; from < evalDemonstrations.size(); from += config.perDeviceEvalBatchSize()) {
                 try (NDManager step = model.manager().newSubManager()) {
-                    total += nll(evalDemonstrations.subList(from, Math.min(evalDemonstrations.size(),
-                            from + config.perDeviceEvalBatchSize())), step).getFloat();
+                    total += responseNll(model, tokenizer, evalDemonstrations.subList(from, Math.min(evalDemonstrations.size(),
+                            from + config.perDeviceEvalBatchSize())), config.maxLength(), step).getFloat();
                     batches++;
                 }
             }

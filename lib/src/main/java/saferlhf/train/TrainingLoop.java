@@ -15,10 +15,8 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import saferlhf.KitPaths;
 import saferlhf.model.AdamW;
-import saferlhf.model.HostTensor;
 import saferlhf.model.LrSchedule;
 import saferlhf.model.Nd;
-import saferlhf.model.SafeTensors;
 import saferlhf.util.AtomicFiles;
 
 /**
@@ -119,14 +117,12 @@ public final class TrainingLoop {
                 args.lrWarmupRatio());
 
         long resumedStep = 0;
-        Map<String, HostTensor> optimizerState = null;
         Path existing = AtomicFiles.existingFolder(checkpoint);
         if (Files.isRegularFile(existing.resolve("trainer_state.json"))) {
             requireSameArguments(args, existing.resolve("arguments.json"));
             JsonNode state = JSON.readTree(existing.resolve("trainer_state.json").toFile());
             resumedStep = state.get("global_step").asLong();
             stage.restore(existing.resolve("model"));
-            optimizerState = SafeTensors.open(existing.resolve("optimizer.safetensors")).readAll();
             System.out.println(stage.name() + ": resuming from " + existing + " at step " + resumedStep + " of " + totalSteps);
         }
         Configs.save((Record) args, runDir.resolve("arguments.json"));
@@ -136,7 +132,7 @@ public final class TrainingLoop {
         long step = resumedStep;
         try (AdamW optimizer = new AdamW(stage.parameters(), AdamW.Config.reference(args.weightDecay()));
              MetricsLog metrics = new MetricsLog(runDir, resumedStep)) {
-            if (optimizerState != null) restoreOptimizer(optimizer, optimizerState, resumedStep);
+            if (resumedStep > 0) optimizer.load(existing.resolve("optimizer.safetensors"));
             Progress progress = new Progress(stage.name(), totalSteps);
             for (int epoch = (int) (step / stepsPerEpoch); epoch < args.epochs() && step < stopAtStep; epoch++) {
                 int[] order = permutation(stage.trainSize(), args.seed(), epoch);
@@ -225,10 +221,7 @@ public final class TrainingLoop {
         try {
             stage.saveModel(temporary.resolve("model"));
             Configs.save((Record) args, temporary.resolve("arguments.json"));
-            Map<String, HostTensor> state = new LinkedHashMap<>();
-            optimizer.m().forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
-            optimizer.v().forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
-            SafeTensors.write(temporary.resolve("optimizer.safetensors"), state, Map.of("adam_step", String.valueOf(optimizer.step())));
+            optimizer.save(temporary.resolve("optimizer.safetensors"));
             ObjectNode trainerState = JSON.createObjectNode();
             trainerState.put("global_step", step);
             trainerState.put("adam_step", optimizer.step());
@@ -253,12 +246,4 @@ public final class TrainingLoop {
         }
     }
 
-    private static void restoreOptimizer(AdamW optimizer, Map<String, HostTensor> state, long step) {
-        Map<String, HostTensor> m = new LinkedHashMap<>(), v = new LinkedHashMap<>();
-        state.forEach((key, tensor) -> {
-            if (key.startsWith("m.")) m.put(key.substring(2), tensor);
-            else if (key.startsWith("v.")) v.put(key.substring(2), tensor);
-        });
-        optimizer.loadState(m, v, step);
-    }
 }
