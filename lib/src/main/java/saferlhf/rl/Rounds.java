@@ -9,6 +9,7 @@ import java.util.SplittableRandom;
 import saferlhf.KitPaths;
 import saferlhf.beaverworld.Annotator;
 import saferlhf.beaverworld.Judge;
+import saferlhf.data.Datasets;
 import saferlhf.data.JsonlWriter;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
@@ -78,7 +79,9 @@ public final class Rounds {
 
     /** Two sampled responses per fresh prompt from {@code policy}, labelled by BeaverWorld's annotators. */
     static void annotate(Path policy, PpoConfig ppo, int round, int pairs, Path file) throws IOException {
-        List<PromptRecord> prompts = Data.prompts(ppo.trainDatasets().split(",")[0].split(":")[0] + ":" + pairs + "/-1", ppo.seed() + round);
+        // a fresh seeded draw of `pairs` prompts from the RL prompt set (the first data set of train_datasets)
+        String promptSet = Datasets.Spec.parse(Data.specs(ppo.trainDatasets()).get(0)).name();
+        List<PromptRecord> prompts = Data.prompts(promptSet + ":" + pairs + "/-1", ppo.seed() + round);
         Judge judge = new Judge();
         SplittableRandom random = new SplittableRandom(ppo.seed() * 7919 + round);
         List<SafeRlhfRecord> records = new ArrayList<>();
