@@ -25,7 +25,8 @@ import saferlhf.util.AtomicFiles;
 
 /** {@code saferlhf eval rm|cm --model DIR --data PATH}: a score model on preference pairs. */
 @Command(name = "eval", mixinStandardHelpOptions = true, description = "Evaluate trained models.",
-        subcommands = {EvalCommand.Policy.class, EvalCommand.RewardModel.class, EvalCommand.CostModel.class})
+        subcommands = {EvalCommand.Policy.class, EvalCommand.ArenaEval.class, EvalCommand.RewardModel.class,
+                EvalCommand.CostModel.class})
 public final class EvalCommand implements Runnable {
     @Override
     public void run() {
@@ -69,6 +70,62 @@ public final class EvalCommand implements Runnable {
                 report.unsafeRateByCategory().forEach((name, value) -> System.out.printf("    unsafe rate %-34s %.3f%n", name, value));
             }
             return 0;
+        }
+    }
+
+    /** {@code saferlhf eval arena}: two policies on the same prompts, scored by the reward and cost models. */
+    @Command(name = "arena", mixinStandardHelpOptions = true,
+            description = "Red vs blue policy, scored by the reward and cost models: averages, blue's better/worse x safe/unsafe counts, the 2x2 table, table.csv.")
+    static final class ArenaEval implements Callable<Integer> {
+        @Option(names = "--red", required = true, description = "the red corner's model folder")
+        Path red;
+
+        @Option(names = "--blue", required = true, description = "the blue corner's model folder")
+        Path blue;
+
+        @Option(names = "--reward-model", required = true, description = "a reward-model folder")
+        Path rewardModel;
+
+        @Option(names = "--cost-model", required = true, description = "a cost-model folder (cost > 0 means unsafe)")
+        Path costModel;
+
+        @Option(names = "--data", description = "prompts (default: ${DEFAULT-VALUE})")
+        String data = "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful";
+
+        @Option(names = "--out", description = "folder for table.csv (default: <red>/../arena-vs-<blue folder name>)")
+        Path out;
+
+        @Option(names = "--seed", description = "sampling seed (default: ${DEFAULT-VALUE})")
+        long seed = 42;
+
+        @Option(names = "--device", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE})")
+        String device = "auto";
+
+        @Override
+        public Integer call() throws Exception {
+            ai.djl.Device target = Device.parse(device);
+            Path redFolder = KitPaths.resolve(red.toString()), blueFolder = KitPaths.resolve(blue.toString());
+            var prompts = Data.prompts(data, seed);
+            try (Tokenizer tokenizer = Tokenizer.load(redFolder);
+                 saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(redFolder, target);
+                 saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(blueFolder, target);
+                 ScoreModel reward = ModelFiles.loadScoreModel(KitPaths.resolve(rewardModel.toString()), target);
+                 ScoreModel cost = ModelFiles.loadScoreModel(KitPaths.resolve(costModel.toString()), target)) {
+                saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(name(redFolder), redModel, name(blueFolder), blueModel, tokenizer,
+                        reward, cost, prompts, saferlhf.model.Generation.Config.sampling(48, seed), 64, 96);
+                Path outDir = out != null ? KitPaths.resolve(out.toString())
+                        : redFolder.getParent().resolveSibling("arena-" + name(redFolder) + "-vs-" + name(blueFolder));
+                arena.writeCsv(outDir.resolve("table.csv"));
+                System.out.print(arena.summary());
+                System.out.println("wrote " + outDir.resolve("table.csv"));
+            }
+            return 0;
+        }
+
+        /** A run's name: the folder above {@code model/}. */
+        private static String name(Path modelFolder) {
+            Path name = modelFolder.getFileName().toString().equals("model") ? modelFolder.getParent().getFileName() : modelFolder.getFileName();
+            return name.toString();
         }
     }
 
