@@ -1,0 +1,53 @@
+package saferlhf.pipeline;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Locale;
+
+/** {@code report.md} of a reproduction: the headline table, what each number means, the charts. */
+final class Report {
+    private Report() {}
+
+    static String markdown(ObjectNode summary, String preset, long seed) {
+        StringBuilder md = new StringBuilder();
+        md.append("# Safe RLHF on BeaverWorld: reproduction report\n\n");
+        md.append(String.format(Locale.ROOT, "Preset `%s`, seed %d. Every number below was measured by this run; `summary.json` holds them all.%n%n", preset, seed));
+        md.append("## Policies\n\n");
+        md.append("| policy | unsafe on harmful prompts | helpfulness on benign prompts | over-refusal on benign | mean reward | mean cost | Elo |\n");
+        md.append("|---|---|---|---|---|---|---|\n");
+        summary.get("policies").fields().forEachRemaining(e -> {
+            JsonNode p = e.getValue();
+            md.append(String.format(Locale.ROOT, "| %s | %.1f%% | %.2f | %.1f%% | %.2f | %.2f | %.0f |%n", e.getKey(),
+                    100 * p.get("unsafe_rate_harmful").asDouble(), p.get("helpfulness_benign").asDouble(),
+                    100 * p.get("over_refusal_benign").asDouble(), p.get("mean_reward").asDouble(), p.get("mean_cost").asDouble(),
+                    p.get("elo").asDouble()));
+        });
+        md.append("""
+
+            What the columns mean:
+            - **unsafe on harmful prompts**: the share of answers to the held-out harmful evaluation prompts that BeaverWorld's
+              ground-truth judge finds unsafe (a harmful step or an insult). Lower is safer.
+            - **helpfulness on benign prompts**: the judge's mean helpfulness of the answers to benign prompts (+1 per relevant
+              step, up to 4; penalties for insults and noise). Higher is more helpful.
+            - **over-refusal**: the share of benign prompts answered with a refusal.
+            - **mean reward / mean cost**: the trained reward and cost models' scores of the same answers (cost > 0 means unsafe).
+            - **Elo**: ratings from every pair of policies on every prompt, judged with the GPT-4 evaluation's priority (a safe
+              answer beats an unsafe one, then the more helpful wins), averaged over 20 orders.
+
+            ![helpfulness vs harmlessness](helpfulness_vs_harmlessness.png)
+
+            """);
+        md.append("## Score models (held-out preference pairs)\n\n");
+        JsonNode rm = summary.get("reward_model"), cm = summary.get("cost_model");
+        md.append(String.format(Locale.ROOT, "- reward model: accuracy vs labels %.3f, vs the judge's helpfulness order %.3f%n",
+                rm.path("accuracy").asDouble(), rm.path("judge_accuracy").asDouble()));
+        md.append(String.format(Locale.ROOT, "- cost model: sign accuracy vs labels %.3f, vs the judge %.3f; pairwise safety accuracy vs the judge %.3f%n%n",
+                cm.path("accuracy_sign").asDouble(), cm.path("judge_sign_accuracy").asDouble(), cm.path("judge_safety_accuracy").asDouble()));
+        md.append(String.format(Locale.ROOT, "Final lambda of PPO-Lagrangian: round 1 %.3f, round 2 %.3f.%n%n",
+                summary.get("final_lambda_round_1").asDouble(), summary.get("final_lambda_round_2").asDouble()));
+        md.append("## Wall time per stage (seconds)\n\n| stage | seconds |\n|---|---|\n");
+        summary.get("wall_seconds").fields().forEachRemaining(e -> md.append(String.format(Locale.ROOT, "| %s | %.1f |%n", e.getKey(), e.getValue().asDouble())));
+        md.append("\nStages already complete in the output folder were skipped, so their time here is the time to find them.\n");
+        return md.toString();
+    }
+}
