@@ -61,6 +61,13 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
         return scores;
     }
 
+    /** The mean of some scores (NaN for none). */
+    public static double mean(float[] values) {
+        double sum = 0;
+        for (float v : values) sum += v;
+        return values.length == 0 ? Double.NaN : sum / values.length;
+    }
+
     /** Every end score, pair by pair. */
     public double[] all() {
         double[] all = new double[2 * scores.length];

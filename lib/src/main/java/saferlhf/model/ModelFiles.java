@@ -85,6 +85,11 @@ public final class ModelFiles {
         return node;
     }
 
+    /** Whether a finished model folder is there: saves are atomic, so its weights file means the whole folder. */
+    public static boolean isComplete(Path folder) {
+        return Files.isRegularFile(folder.resolve("model.safetensors"));
+    }
+
     /** The folder's kit metadata; a causal LM when there is no {@code saferlhf.json}. */
     public static Metadata metadata(Path folder) throws IOException {
         Path file = AtomicFiles.existingFolder(folder).resolve(KIT_METADATA);

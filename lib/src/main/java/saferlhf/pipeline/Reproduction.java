@@ -154,8 +154,8 @@ public record Reproduction(String preset, String outputDir, long seed) {
                     node.put("unsafe_rate_harmful", report.unsafeRateHarmful());
                     node.put("helpfulness_benign", report.helpfulnessBenign());
                     node.put("over_refusal_benign", report.overRefusalBenign());
-                    node.put("mean_reward", mean(PreferenceScores.endScores(reward, tokenizer, records, 64, lagrangian.maxLength())));
-                    node.put("mean_cost", mean(PreferenceScores.endScores(cost, tokenizer, records, 64, lagrangian.maxLength())));
+                    node.put("mean_reward", PreferenceScores.mean(PreferenceScores.endScores(reward, tokenizer, records, 64, lagrangian.maxLength())));
+                    node.put("mean_cost", PreferenceScores.mean(PreferenceScores.endScores(cost, tokenizer, records, 64, lagrangian.maxLength())));
                     report.unsafeRateByCategory().forEach(node.putObject("unsafe_rate_by_category")::put);
                 }
             }
@@ -202,11 +202,6 @@ public record Reproduction(String preset, String outputDir, long seed) {
         return chart;
     }
 
-    private static double mean(float[] values) {
-        double sum = 0;
-        for (float v : values) sum += v;
-        return values.length == 0 ? Double.NaN : sum / values.length;
-    }
 
     private static double lastLambda(Path run) throws IOException {
         List<Map<String, Double>> rows = saferlhf.train.MetricsLog.read(run.resolve("metrics.jsonl"));

@@ -135,7 +135,7 @@ public final class PpoTrainer implements AutoCloseable {
     /** The actor's folder of {@code config}'s run, training it first unless a finished run is already there. */
     public static Path ensureTrained(PpoConfig config) throws IOException {
         Path model = KitPaths.resolve(config.outputDir()).resolve("model");
-        return Files.isRegularFile(model.resolve("model.safetensors")) ? model : train(config).modelFolder();
+        return ModelFiles.isComplete(model) ? model : train(config).modelFolder();
     }
 
     /** Current lambda (PPO-Lagrangian: learned; reward shaping: lambda_init; PPO: 0). */
@@ -431,19 +431,14 @@ public final class PpoTrainer implements AutoCloseable {
         List<PolicySamples.Sample> samples = PolicySamples.generate(actor, tokenizer, evalPrompts,
                 Generation.Config.sampling(config.maxLength() / 2, config.seed()), config.perDeviceEvalBatchSize(), config.maxLength() / 2);
         List<SftRecord> answers = samples.stream().map(s -> new SftRecord(s.prompt().prompt(), s.response())).toList();
-        metrics.put("eval/reward", mean(PreferenceScores.endScores(rewardModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+        metrics.put("eval/reward", PreferenceScores.mean(PreferenceScores.endScores(rewardModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
         if (costModel != null) {
-            metrics.put("eval/cost", mean(PreferenceScores.endScores(costModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+            metrics.put("eval/cost", PreferenceScores.mean(PreferenceScores.endScores(costModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
         }
         metrics.putAll(JudgeReport.of(samples, new Judge()).metrics("eval/"));
         return metrics;
     }
 
-    private static double mean(float[] values) {
-        double sum = 0;
-        for (float v : values) sum += v;
-        return values.length == 0 ? Double.NaN : sum / values.length;
-    }
 
     // ---- checkpoints ----------------------------------------------------------------------------------------------
 
@@ -472,12 +467,7 @@ public final class PpoTrainer implements AutoCloseable {
     }
 
     private void restoreModels(Path checkpoint) throws IOException {
-        JsonNode saved = JSON.readTree(checkpoint.resolve("arguments.json").toFile());
-        JsonNode now = JSON.readTree(Configs.toJson(config));
-        if (!saved.equals(now)) {
-            throw new IllegalStateException(checkpoint + " holds a run with other arguments; delete "
-                    + checkpoint.getParent() + " or choose another output_dir");
-        }
+        Configs.requireSameAsSaved(config, checkpoint.resolve("arguments.json"));
         actor.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("actor")));
         rewardCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("reward_critic")));
         if (costCritic != null) costCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("cost_critic")));

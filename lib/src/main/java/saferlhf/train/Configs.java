@@ -148,4 +148,21 @@ public final class Configs {
             throw new IllegalStateException(e);
         }
     }
+
+    /**
+     * Resuming under other arguments would silently mix two runs: throws, naming the keys that differ from the
+     * {@code arguments.json} a checkpoint saved (nothing to compare when the file is absent).
+     */
+    public static void requireSameAsSaved(Record config, Path saved) throws IOException {
+        if (!Files.isRegularFile(saved)) return;
+        JsonNode before = JSON.readTree(saved.toFile()), now = JSON.readTree(toJson(config));
+        List<String> changed = new java.util.ArrayList<>();
+        now.fieldNames().forEachRemaining(key -> {
+            if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
+        });
+        if (!changed.isEmpty()) {
+            throw new IllegalStateException(saved.getParent() + " holds a run with other arguments: " + String.join(", ", changed)
+                    + ". Delete " + saved.getParent().getParent() + " or choose another output_dir.");
+        }
+    }
 }

@@ -16,6 +16,7 @@ import java.util.SplittableRandom;
 import saferlhf.KitPaths;
 import saferlhf.model.AdamW;
 import saferlhf.model.LrSchedule;
+import saferlhf.model.ModelFiles;
 import saferlhf.model.Nd;
 import saferlhf.util.AtomicFiles;
 
@@ -81,7 +82,7 @@ public final class TrainingLoop {
 
     /** Whether the run already finished (its model folder is complete), so a pipeline can skip it. */
     public static boolean isComplete(TrainingArguments args) {
-        return Files.isRegularFile(modelFolder(args).resolve("model.safetensors"));
+        return ModelFiles.isComplete(modelFolder(args));
     }
 
     /** Called after every optimizer step with the step's logged metrics (live plots, memory checks). */
@@ -119,7 +120,7 @@ public final class TrainingLoop {
         long resumedStep = 0;
         Path existing = AtomicFiles.existingFolder(checkpoint);
         if (Files.isRegularFile(existing.resolve("trainer_state.json"))) {
-            requireSameArguments(args, existing.resolve("arguments.json"));
+            Configs.requireSameAsSaved((Record) args, existing.resolve("arguments.json"));
             JsonNode state = JSON.readTree(existing.resolve("trainer_state.json").toFile());
             resumedStep = state.get("global_step").asLong();
             stage.restore(existing.resolve("model"));
@@ -232,18 +233,5 @@ public final class TrainingLoop {
         }
     }
 
-    /** Resuming under other arguments would silently mix two runs: refuse, naming the keys that differ. */
-    private static void requireSameArguments(TrainingArguments args, Path saved) throws IOException {
-        if (!Files.isRegularFile(saved)) return;
-        JsonNode before = JSON.readTree(saved.toFile()), now = JSON.readTree(Configs.toJson((Record) args));
-        java.util.List<String> changed = new java.util.ArrayList<>();
-        now.fieldNames().forEachRemaining(key -> {
-            if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
-        });
-        if (!changed.isEmpty()) {
-            throw new IllegalStateException(saved.getParent() + " holds a run with other arguments: " + String.join(", ", changed)
-                    + ". Delete " + saved.getParent().getParent() + " or choose another output_dir.");
-        }
-    }
 
 }
