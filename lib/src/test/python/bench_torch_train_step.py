@@ -115,7 +115,7 @@ def build_model(c):
             self.up_proj = nn.Linear(h, c["intermediate_size"], bias=False)
             self.down_proj = nn.Linear(c["intermediate_size"], h, bias=False)
 
-        def forward(self, x, cos, sin, mask):
+        def forward(self, x, cos, sin, mask, cache=None):
             b, t, _ = x.shape
             nh, nkv = c["num_attention_heads"], c["num_key_value_heads"]
             a = self.input_layernorm(x)
@@ -123,6 +123,10 @@ def build_model(c):
             k = self.k_proj(a).view(b, t, nkv, head_dim).transpose(1, 2)  # (B, KV, T, D)
             v = self.v_proj(a).view(b, t, nkv, head_dim).transpose(1, 2)
             q, k = q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
+            if cache is not None:  # incremental decoding: keys and values of earlier positions, after RoPE
+                if "k" in cache:
+                    k, v = torch.cat((cache["k"], k), dim=2), torch.cat((cache["v"], v), dim=2)
+                cache["k"], cache["v"] = k, v
             k, v = k.repeat_interleave(nh // nkv, dim=1), v.repeat_interleave(nh // nkv, dim=1)
             att = torch.softmax(q @ k.transpose(-1, -2) / math.sqrt(head_dim) + mask, dim=-1)
             x = x + self.o_proj((att @ v).transpose(1, 2).reshape(b, t, -1))
@@ -150,10 +154,14 @@ def build_model(c):
             causal = torch.ones(t, t, dtype=torch.bool).tril()
             self.register_buffer("mask", torch.zeros(t, t).masked_fill(~causal, float("-inf")), persistent=False)
 
-        def forward(self, ids):
+        def forward(self, ids, caches=None):
+            """Logits (B, T, V); with caches (one dict per layer) the ids are the next positions after the cached ones."""
+            start = caches[0]["k"].shape[2] if caches and "k" in caches[0] else 0
+            end = start + ids.shape[1]
+            cos, sin, mask = self.cos[start:end], self.sin[start:end], self.mask[start:end, :end]
             x = self.embed_tokens(ids)
-            for layer in self.layers:
-                x = layer(x, self.cos, self.sin, self.mask)
+            for i, layer in enumerate(self.layers):
+                x = layer(x, cos, sin, mask, None if caches is None else caches[i])
             return self.lm_head(self.norm(x))
 
     return Decoder()

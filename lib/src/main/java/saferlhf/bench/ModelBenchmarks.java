@@ -221,40 +221,12 @@ public final class ModelBenchmarks {
         return r;
     }
 
-    /**
-     * Re-launches {@code saferlhf.cli.Main bench models --part NAME} with this JVM's command, class path and options, and
-     * {@code threads} intra-op threads (ai.djl.pytorch.num_threads, OMP_NUM_THREADS; 0: DJL's default).
-     */
+    /** Re-launches {@code saferlhf bench models --part NAME} in a fresh JVM with {@code threads} intra-op threads. */
     static ObjectNode fork(String name, Options o, int threads, PrintStream log) {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent") && !arg.startsWith("-Dai.djl.pytorch.num_threads")) cmd.add(arg);
-        }
-        if (threads > 0) cmd.add("-Dai.djl.pytorch.num_threads=" + threads);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "saferlhf.cli.Main", "bench", "models", "--part", name,
-                "--warmup", String.valueOf(o.warmup()), "--steps", String.valueOf(o.steps())));
-        if (o.quick()) cmd.add("--quick");
-        try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-            pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
-            if (threads > 0) {
-                pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
-                pb.environment().put("MKL_NUM_THREADS", String.valueOf(threads));
-            }
-            Process p = pb.start();
-            String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-            int rc = p.waitFor();
-            if (rc != 0) throw new IllegalStateException("child JVM for part " + name + " exited with " + rc + ": " + stdout);
-            ObjectNode r = (ObjectNode) JSON.readTree(lastJsonLine(stdout));
-            r.put("fresh_jvm", true);
-            return r;
-        } catch (IOException e) {
-            throw new IllegalStateException("cannot start a child JVM for part " + name + ": " + e.getMessage(), e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
-        }
+        List<String> args = new ArrayList<>(List.of("bench", "models", "--part", name, "--warmup", String.valueOf(o.warmup()),
+                "--steps", String.valueOf(o.steps())));
+        if (o.quick()) args.add("--quick");
+        return ChildJvm.run(args, threads);
     }
 
     // ---- a: the training step ------------------------------------------------------------------------------------

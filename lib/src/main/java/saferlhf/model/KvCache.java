@@ -21,18 +21,25 @@ public final class KvCache implements AutoCloseable {
     /** Cached positions T (0 before the first forward). */
     public long length() { return keys[0] == null ? 0 : keys[0].getShape().get(2); }
 
-    NDArray keys(int layer) { return keys[layer]; }
-
-    NDArray values(int layer) { return values[layer]; }
-
-    /** Replaces a layer's entries with {@code k}, {@code v} (taking ownership) and frees the old ones. */
-    void put(int layer, NDArray k, NDArray v) {
-        if (keys[layer] != null) keys[layer].close();
-        if (values[layer] != null) values[layer].close();
+    /**
+     * Appends a step's keys and values (B, kv, L, D) to a layer's cache and returns the layer's keys and values of every
+     * position so far (B, kv, T, D), which the cache owns (the previous ones are freed). An op whose first operand is
+     * one of them produces an array of the cache's manager: close such results yourself.
+     */
+    NDArray[] append(int layer, NDArray k, NDArray v) {
+        if (keys[layer] != null) {
+            NDArray allK = keys[layer].concat(k, 2);                         // (B, kv, T, D), the cache's manager
+            NDArray allV = values[layer].concat(v, 2);                       // (B, kv, T, D)
+            keys[layer].close();
+            values[layer].close();
+            k = allK;
+            v = allV;
+        }
         k.attach(manager);
         v.attach(manager);
         keys[layer] = k;
         values[layer] = v;
+        return new NDArray[] {k, v};
     }
 
     @Override
