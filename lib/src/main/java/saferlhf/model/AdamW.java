@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDManager;
 
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -98,18 +99,24 @@ public final class AdamW implements AutoCloseable {
 
     /** Writes the moments ({@code m.NAME}, {@code v.NAME}) and the step count to a safetensors file, atomically. */
     public void save(java.nio.file.Path file) throws java.io.IOException {
-        Map<String, HostTensor> state = new LinkedHashMap<>();
-        m.forEach((name, array) -> state.put("m." + name, HostTensor.of(array)));
-        v.forEach((name, array) -> state.put("v." + name, HostTensor.of(array)));
-        SafeTensors.write(file, state, Map.of("step", String.valueOf(step)));
+        Map<String, NDArray> state = new LinkedHashMap<>();
+        m.forEach((name, array) -> state.put("m." + name, array));
+        v.forEach((name, array) -> state.put("v." + name, array));
+        SafeTensors.write(file, LazyTensors.of(state), Map.of("step", String.valueOf(step))); // one tensor at a time
     }
 
     /** Restores the state written by {@link #save}. */
     public void load(java.nio.file.Path file) throws java.io.IOException {
         SafeTensors tensors = SafeTensors.open(file);
-        Map<String, HostTensor> firstMoments = new LinkedHashMap<>(), secondMoments = new LinkedHashMap<>();
-        tensors.readAll().forEach((key, tensor) -> (key.startsWith("m.") ? firstMoments : secondMoments).put(key.substring(2), tensor));
-        loadState(firstMoments, secondMoments, Long.parseLong(tensors.metadata().get("step")));
+        Map<String, HostTensor> all = LazyTensors.of(List.of(tensors)); // read one tensor at a time
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (String name : params.keySet()) shapes.put(name, params.get(name).getShape().getShape());
+        java.util.function.BiFunction<String, String, float[]> moment = (prefix, name) -> {
+            if (!all.containsKey(prefix + name)) throw new IllegalArgumentException(file + ": optimizer state lacks " + prefix + name);
+            return all.get(prefix + name).data();
+        };
+        loadState(new LazyTensors(shapes, name -> moment.apply("m.", name)), new LazyTensors(shapes, name -> moment.apply("v.", name)),
+                Long.parseLong(tensors.metadata().get("step")));
     }
 
     /** Restores state saved from {@link #m()}, {@link #v()}, {@link #step()}. */

@@ -45,10 +45,17 @@ public final class CausalLM implements AutoCloseable {
         if (!config.tieWordEmbeddings()) {
             float[] data = new float[Math.multiplyExact(config.vocabSize(), config.hiddenSize())];
             Transformer.gaussian(data, 0.02, new java.util.SplittableRandom(seed ^ 0x5DEECE66DL));
-            head = manager.create(data, new Shape(config.vocabSize(), config.hiddenSize()));
+            head = new Weights.Staging().owned(manager, data, new Shape(config.vocabSize(), config.hiddenSize()));
             head.setRequiresGradient(true);
         }
         return new CausalLM(config, manager, body, head);
+    }
+
+    /** A model whose parameters are allocated but not initialised, for {@link #loadNamedParameters} to fill. */
+    static CausalLM uninitialised(ModelConfig config, ai.djl.Device device) {
+        NDManager manager = NDManager.newBaseManager(device);
+        NDArray head = config.tieWordEmbeddings() ? null : manager.create(new Shape(config.vocabSize(), config.hiddenSize()));
+        return new CausalLM(config, manager, Transformer.uninitialised(config, manager), head);
     }
 
     /** A deep copy (e.g. the frozen reference model of PPO / DPO) on the same device. */
@@ -93,11 +100,9 @@ public final class CausalLM implements AutoCloseable {
         return unused;
     }
 
-    /** Host copies of every parameter, keyed by HF name. */
+    /** Host copies of every parameter, keyed by HF name, each made when asked for (one at a time when saving). */
     public Map<String, HostTensor> toHost() {
-        LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
-        namedParameters().forEach((k, v) -> out.put(k, HostTensor.of(v)));
-        return out;
+        return LazyTensors.of(namedParameters());
     }
 
     /** Attaches or detaches gradients of every parameter (a frozen reference model: false). */

@@ -49,9 +49,7 @@ public final class ModelFiles {
 
     /** Saves a score model (reward, cost or critic) with its normalizer statistics. */
     public static void save(ScoreModel model, Tokenizer tokenizer, Path folder) throws IOException {
-        Map<String, HostTensor> weights = new LinkedHashMap<>();
-        model.namedParameters().forEach((name, array) -> weights.put(name, HostTensor.of(array)));
-        write(folder, model.config(), weights, tokenizer, Metadata.of(model));
+        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model));
     }
 
     private static void write(Path folder, ModelConfig config, Map<String, HostTensor> weights, Tokenizer tokenizer,
@@ -105,7 +103,7 @@ public final class ModelFiles {
     /** Loads a causal LM from a model folder (this kit's or a Hugging Face GPT-2 / Llama / Qwen2 / Mistral one). */
     public static CausalLM loadCausalLM(Path folder, ai.djl.Device device) throws IOException {
         Path dir = requireModelFolder(folder);
-        CausalLM model = CausalLM.create(ModelConfig.read(dir.resolve("config.json")), device, 0);
+        CausalLM model = CausalLM.uninitialised(ModelConfig.read(dir.resolve("config.json")), device);
         try {
             model.loadNamedParameters(readWeights(dir));
             return model;
@@ -123,7 +121,7 @@ public final class ModelFiles {
             throw new IllegalArgumentException(dir + " holds a causal language model, not a score model "
                     + "(use ScoreModel.fromCausalLM to start one from it)");
         }
-        ScoreModel model = ScoreModel.create(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device, 0);
+        ScoreModel model = ScoreModel.uninitialised(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device);
         try {
             model.loadNamedParameters(readWeights(dir));
             model.useNormalizer(metadata.normalizerType(), metadata.momentum());
@@ -136,12 +134,15 @@ public final class ModelFiles {
         }
     }
 
-    /** Every float tensor of the folder's safetensors file(s), converted to float32. */
+    /**
+     * Every float tensor of the folder's safetensors file(s), converted to float32 when read: the map reads a tensor
+     * from the (mapped) files each time it is asked for one and keeps nothing, so loading holds one tensor at a time.
+     */
     public static Map<String, HostTensor> readWeights(Path folder) throws IOException {
         Path dir = AtomicFiles.existingFolder(folder);
-        Map<String, HostTensor> weights = new LinkedHashMap<>();
-        for (Path file : safetensorsFiles(dir)) weights.putAll(SafeTensors.open(file).readAll());
-        return weights;
+        List<SafeTensors> files = new java.util.ArrayList<>();
+        for (Path file : safetensorsFiles(dir)) files.add(SafeTensors.open(file));
+        return LazyTensors.of(files);
     }
 
     private static List<Path> safetensorsFiles(Path dir) throws IOException {

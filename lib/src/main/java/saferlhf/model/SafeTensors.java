@@ -265,7 +265,8 @@ public final class SafeTensors {
      * Writes F32 {@code tensors} and string {@code metadata} to {@code file} atomically, as the official library does:
      * data in the order of the names' UTF-8 bytes, a compact JSON header ({@code __metadata__} first, keys sorted)
      * padded with spaces to a multiple of 8 bytes. Hugging Face {@code transformers} wants {@code {"format": "pt"}}
-     * in the metadata. The same input always gives the same bytes.
+     * in the metadata. The same input always gives the same bytes. Each tensor's values are asked for once, in the
+     * order written, so a lazy map ({@link LazyTensors}) streams a model to disk one tensor at a time.
      */
     public static void write(Path file, Map<String, HostTensor> tensors, Map<String, String> metadata) throws IOException {
         List<String> names = new ArrayList<>(tensors.keySet());
@@ -275,11 +276,11 @@ public final class SafeTensors {
         long offset = 0;
         for (String name : names) {
             if (name.equals("__metadata__")) throw new IllegalArgumentException("'__metadata__' is not a valid tensor name");
-            HostTensor t = tensors.get(name);
-            long end = offset + 4L * t.data().length;
+            long[] shape = LazyTensors.shape(tensors, name);
+            long end = offset + 4L * Arrays.stream(shape).reduce(1, Math::multiplyExact);
             Map<String, Object> entry = new LinkedHashMap<>();
             entry.put("dtype", "F32");
-            entry.put("shape", t.shape());
+            entry.put("shape", shape);
             entry.put("data_offsets", new long[] {offset, end});
             header.put(name, entry);
             offset = end;

@@ -44,7 +44,7 @@ public final class ScoreModel implements AutoCloseable {
         int h = body.config.hiddenSize();
         float[] w = new float[h];
         Transformer.gaussian(w, 0.02, new java.util.SplittableRandom(seed ^ 0x9E3779B97F4A7C15L)); // nn.Linear is re-initialised by HF _init_weights: N(0, 0.02)
-        headWeight = manager.create(w, new Shape(1, h));
+        headWeight = new Weights.Staging().owned(manager, w, new Shape(1, h));
         headBias = manager.zeros(new Shape(1));
         headWeight.setRequiresGradient(true);
         headBias.setRequiresGradient(true);
@@ -54,6 +54,12 @@ public final class ScoreModel implements AutoCloseable {
     public static ScoreModel create(ModelConfig config, ScoreType type, ai.djl.Device device, long seed) {
         NDManager m = NDManager.newBaseManager(device);
         return new ScoreModel(m, new Transformer(config, m, seed), type, defaultNormalizer(type), seed);
+    }
+
+    /** A score model whose body's parameters are allocated but not initialised, for {@link #loadNamedParameters} to fill. */
+    static ScoreModel uninitialised(ModelConfig config, ScoreType type, ai.djl.Device device) {
+        NDManager m = NDManager.newBaseManager(device);
+        return new ScoreModel(m, Transformer.uninitialised(config, m), type, defaultNormalizer(type), 0);
     }
 
     /** A score model (or critic) whose body is a copy of {@code lm}'s and whose head is fresh. */

@@ -35,12 +35,24 @@ public final class Transformer {
     /** RoPE inverse frequencies (headDim/2), not a parameter. */
     private final NDArray invFreq;
 
+    /** HF initialisation, deterministic in {@code seed}. */
     Transformer(ModelConfig config, NDManager manager, long seed) {
+        this(config, manager, new Initialiser(config, manager, new SplittableRandom(seed))::init);
+    }
+
+    /**
+     * Parameters allocated but not initialised (libtorch's empty: no memory is touched until written), for a model whose
+     * weights are loaded next.
+     */
+    static Transformer uninitialised(ModelConfig config, NDManager manager) {
+        return new Transformer(config, manager, spec -> manager.create(new Shape(spec.shape()), DataType.FLOAT32));
+    }
+
+    private Transformer(ModelConfig config, NDManager manager, java.util.function.Function<WeightSpec, NDArray> parameter) {
         this.config = config;
         this.manager = manager;
         this.prefix = config.isGpt2() ? "transformer." : "model.";
-        SplittableRandom rng = new SplittableRandom(seed);
-        for (WeightSpec spec : specs(config)) params.put(spec.hfName(), init(spec, rng));
+        for (WeightSpec spec : specs(config)) params.put(spec.hfName(), parameter.apply(spec));
         int half = config.headDim() / 2;
         float[] inv = new float[half];
         // inv_freq = 1 / (rope_theta ** (arange(0, dim, 2) / dim))
@@ -120,20 +132,24 @@ public final class Transformer {
     }
 
     /** HF initialisation: N(0, 0.02) weights, GPT-2 c_proj N(0, 0.02/sqrt(2 n_layer)), norms 1, biases 0. */
-    private NDArray init(WeightSpec spec, SplittableRandom rng) {
-        String n = spec.hfName();
-        long count = 1;
-        for (long d : spec.shape()) count *= d;
-        float[] data = new float[Math.toIntExact(count)];
-        boolean norm = n.contains("norm") || n.contains(".ln_");
-        if (norm && n.endsWith(".weight")) {
-            java.util.Arrays.fill(data, 1f);
-        } else if (!n.endsWith(".bias")) {
-            double std = 0.02;
-            if (config.isGpt2() && n.endsWith("c_proj.weight")) std = 0.02 / Math.sqrt(2.0 * config.numLayers());
-            gaussian(data, std, rng);
+    private record Initialiser(ModelConfig config, NDManager manager, SplittableRandom rng, Weights.Staging staging) {
+        Initialiser(ModelConfig config, NDManager manager, SplittableRandom rng) { this(config, manager, rng, new Weights.Staging()); }
+
+        NDArray init(WeightSpec spec) {
+            String n = spec.hfName();
+            long count = 1;
+            for (long d : spec.shape()) count *= d;
+            float[] data = new float[Math.toIntExact(count)];
+            boolean norm = n.contains("norm") || n.contains(".ln_");
+            if (norm && n.endsWith(".weight")) {
+                java.util.Arrays.fill(data, 1f);
+            } else if (!n.endsWith(".bias")) {
+                double std = 0.02;
+                if (config.isGpt2() && n.endsWith("c_proj.weight")) std = 0.02 / Math.sqrt(2.0 * config.numLayers());
+                gaussian(data, std, rng);
+            }
+            return staging.owned(manager, data, new Shape(spec.shape()));
         }
-        return manager.create(data, new Shape(spec.shape()));
     }
 
     static void gaussian(float[] data, double std, SplittableRandom rng) {

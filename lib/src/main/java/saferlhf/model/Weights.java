@@ -2,7 +2,11 @@ package saferlhf.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -33,9 +37,9 @@ final class Weights {
                 if (!spec.optional()) missing.add(spec.hfName());
                 continue;
             }
-            HostTensor t = weights.get(found);
-            if (!Arrays.equals(t.shape(), spec.shape())) {
-                badShape.add(found + " " + Arrays.toString(t.shape()) + " (expected " + Arrays.toString(spec.shape()) + ")");
+            long[] shape = LazyTensors.shape(weights, found);
+            if (!Arrays.equals(shape, spec.shape())) {
+                badShape.add(found + " " + Arrays.toString(shape) + " (expected " + Arrays.toString(spec.shape()) + ")");
             }
             used.add(found);
         }
@@ -45,12 +49,13 @@ final class Weights {
             if (!badShape.isEmpty()) b.append(" wrong shape ").append(badShape);
             throw new IllegalArgumentException(b.toString());
         }
+        Staging staging = new Staging();
         for (WeightSpec spec : specs) {
             String found = weights.containsKey(spec.hfName()) ? spec.hfName() : null;
             for (String alias : spec.aliases()) if (found == null && weights.containsKey(alias)) found = alias;
             if (found == null) continue;
-            HostTensor t = weights.get(found);
-            NDArray fresh = manager.create(t.data(), new Shape(t.shape()));
+            HostTensor t = weights.get(found);                          // read now (one tensor at a time from a lazy map)
+            NDArray fresh = staging.owned(manager, t.data(), new Shape(t.shape()));
             fresh.setRequiresGradient(trainable);
             NDArray old = target.put(spec.hfName(), fresh);
             if (old != null) old.close();
@@ -72,6 +77,32 @@ final class Weights {
         for (int r = 0; r < rows; r++) for (int c = 0; c < cols; c++) mean[c] += old[(int) (r * cols + c)];
         for (int c = 0; c < cols; c++) mean[c] /= rows;
         for (long r = rows; r < newRows; r++) for (int c = 0; c < cols; c++) grown[(int) (r * cols + c)] = (float) mean[c];
-        return manager.create(grown, new Shape(newRows, cols));
+        return new Staging().owned(manager, grown, new Shape(newRows, cols));
+    }
+
+    /**
+     * Makes parameters from Java data as arrays that libtorch owns. {@code manager.create(float[])} would copy the data
+     * into a new direct Java buffer and wrap it without a copy (from_blob, on the CPU): the array's memory would then be
+     * freed only when the garbage collector collects the buffer, not when the array is closed (a model whose parameters
+     * are replaced, as when weights are loaded or a run resumes, would hold both sets), and it would count against
+     * -XX:MaxDirectMemorySize (by default the -Xmx heap size). Here the data passes through one direct buffer, reused
+     * for every tensor of a model, and libtorch copies it into memory of its own.
+     */
+    static final class Staging {
+        private ByteBuffer buffer;
+
+        NDArray owned(NDManager manager, float[] data, Shape shape) {
+            if (buffer == null || buffer.capacity() < 4L * data.length) {
+                buffer = ByteBuffer.allocateDirect(Math.multiplyExact(4, data.length)).order(ByteOrder.nativeOrder());
+            }
+            buffer.clear();
+            buffer.asFloatBuffer().put(data);
+            buffer.limit(4 * data.length);
+            NDArray view = manager.create(buffer, shape, DataType.FLOAT32);  // shares the buffer on the CPU
+            if (manager.getDevice().isGpu()) return view;                      // copied to the device, nothing shared
+            NDArray copy = view.duplicate();                                   // libtorch's own memory
+            view.close();
+            return copy;
+        }
     }
 }

@@ -1,0 +1,102 @@
+package saferlhf.model;
+
+import ai.djl.ndarray.NDArray;
+
+import java.util.AbstractMap;
+import java.util.AbstractSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Named float32 tensors whose values are read only when asked for: {@code get} reads the tensor (from a file, or copies
+ * it from a live array) each time and keeps nothing, and shapes are known without reading. Loading or saving a model
+ * through it holds one tensor in Java memory at a time instead of the whole model (at 113M parameters, 459 MB of heap
+ * that the JVM keeps once it has grown to hold it).
+ */
+final class LazyTensors extends AbstractMap<String, HostTensor> {
+    private final Map<String, long[]> shapes;
+    private final Function<String, float[]> reader;
+
+    LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader) {
+        this.shapes = new LinkedHashMap<>(shapes);
+        this.reader = reader;
+    }
+
+    /** Host copies of live arrays, made one at a time, in the map's order. */
+    static LazyTensors of(Map<String, NDArray> arrays) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        arrays.forEach((name, a) -> shapes.put(name, a.getShape().getShape()));
+        return new LazyTensors(shapes, name -> HostTensor.of(arrays.get(name)).data());
+    }
+
+    /** The floating-point tensors (F32, F16, BF16, read as F32) of one or more safetensors files, in data order. */
+    static LazyTensors of(Iterable<SafeTensors> files) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Map<String, SafeTensors> source = new LinkedHashMap<>();
+        for (SafeTensors file : files) {
+            for (SafeTensors.TensorInfo t : file.tensors()) {
+                if (t.dtype() == SafeTensors.DType.F32 || t.dtype() == SafeTensors.DType.F16 || t.dtype() == SafeTensors.DType.BF16) {
+                    shapes.put(t.name(), t.shape());
+                    source.put(t.name(), file);
+                }
+            }
+        }
+        return new LazyTensors(shapes, name -> source.get(name).readFloats(name));
+    }
+
+    /** The shape of a tensor of {@code tensors} without reading its values when the map is lazy. */
+    static long[] shape(Map<String, HostTensor> tensors, String name) {
+        if (tensors instanceof LazyTensors lazy) return lazy.shapes.get(name).clone();
+        return tensors.get(name).shape();
+    }
+
+    @Override
+    public HostTensor get(Object name) {
+        long[] shape = shapes.get(name);
+        return shape == null ? null : new HostTensor(reader.apply((String) name), shape);
+    }
+
+    @Override
+    public boolean containsKey(Object name) { return shapes.containsKey(name); }
+
+    /** Drops a tensor from the map (the file or array behind it is untouched); returns its values, read now. */
+    @Override
+    public HostTensor remove(Object name) {
+        HostTensor old = get(name);
+        shapes.remove(name);
+        return old;
+    }
+
+    @Override
+    public Set<String> keySet() { return shapes.keySet(); }
+
+    @Override
+    public int size() { return shapes.size(); }
+
+    /** Iterating the entries reads every tensor, one per step: prefer {@link #keySet()} and {@link #get}. */
+    @Override
+    public Set<Entry<String, HostTensor>> entrySet() {
+        return new AbstractSet<>() {
+            @Override
+            public Iterator<Entry<String, HostTensor>> iterator() {
+                Iterator<String> names = shapes.keySet().iterator();
+                return new Iterator<>() {
+                    @Override
+                    public boolean hasNext() { return names.hasNext(); }
+
+                    @Override
+                    public Entry<String, HostTensor> next() {
+                        String name = names.next();
+                        return new SimpleImmutableEntry<>(name, get(name));
+                    }
+                };
+            }
+
+            @Override
+            public int size() { return shapes.size(); }
+        };
+    }
+}
