@@ -16,7 +16,8 @@ import saferlhf.train.TrainingLoop;
  * reference's argument names in snake_case. The same config record runs from a notebook or a test.
  */
 abstract class StageCommand<C extends Record> implements Callable<Integer> {
-    @Option(names = "--preset", description = "BeaverWorld preset: quick or full (default: ${DEFAULT-VALUE})")
+    @Option(names = "--preset", description = "quick or full (BeaverWorld, tiny models), or paper (the reference's "
+            + "settings for real models; give the model paths: see docs/paper-presets.md) (default: ${DEFAULT-VALUE})")
     String preset = "full";
 
     @Option(names = "--config", paramLabel = "FILE", description = "a JSON config (snake_case keys); keys not given keep the preset's")
@@ -34,11 +35,9 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
     /** Runs the stage. */
     abstract TrainingLoop.Result train(C config) throws Exception;
 
-    /** The resolved config: preset, then file, then overrides. */
+    /** The resolved config: preset, then file, then overrides (validated once, at the end). */
     C resolve() {
-        C resolved = preset(preset);
-        if (config != null) resolved = Configs.load(KitPaths.resolve(config.toString()), resolved);
-        return Configs.override(resolved, overrides);
+        return Configs.resolve(preset(preset), config == null ? null : KitPaths.resolve(config.toString()), overrides);
     }
 
     @Override
