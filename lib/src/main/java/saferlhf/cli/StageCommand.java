@@ -35,6 +35,13 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
     /** Runs the stage. */
     abstract TrainingLoop.Result train(C config) throws Exception;
 
+    /** The config's {@code device} key. */
+    abstract String device(C config);
+
+    private String commandName() {
+        return getClass().getSimpleName().replace("Command", "").toLowerCase();
+    }
+
     /** The resolved config: preset, then file, then overrides (validated once, at the end). */
     C resolve() {
         return Configs.resolve(preset(preset), config == null ? null : KitPaths.resolve(config.toString()), overrides);
@@ -53,10 +60,11 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
             System.out.println(Configs.toJson(resolved));
             return 0;
         }
+        System.out.println(commandName() + ": " + saferlhf.model.Device.describe(device(resolved)));
         try {
             TrainingLoop.Result result = train(resolved);
-            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", getClass().getSimpleName().replace("Command", "")
-                    .toLowerCase(), result.steps(), result.totalSteps(), result.seconds(), result.modelFolder());
+            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", commandName(), result.steps(), result.totalSteps(),
+                    result.seconds(), result.modelFolder());
             result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
             return 0;
         } catch (TrainingLoop.TrainingDiverged e) {
