@@ -20,6 +20,11 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        if (!preset.equals("quick") && !preset.equals("full")) {
+            System.err.println("error: --preset must be quick or full: this command runs on BeaverWorld (the paper presets "
+                    + "are for the stage commands sft, rm, cm, dpo, ppo, ppo-lag, ppo-shaping)");
+            return 2;
+        }
         String folder = out != null ? out : "checkpoints/reproduce-" + preset + "-seed" + seed;
         var summary = new Reproduction(preset, folder, seed).run();
         System.out.print(Reproduction.table(summary));

@@ -16,7 +16,8 @@ import saferlhf.train.TrainingLoop;
  * reference's argument names in snake_case. The same config record runs from a notebook or a test.
  */
 abstract class StageCommand<C extends Record> implements Callable<Integer> {
-    @Option(names = "--preset", description = "BeaverWorld preset: quick or full (default: ${DEFAULT-VALUE})")
+    @Option(names = "--preset", description = "quick or full (BeaverWorld, tiny models), or paper (the reference's "
+            + "settings for real models; give the model paths: see docs/paper-presets.md) (default: ${DEFAULT-VALUE})")
     String preset = "full";
 
     @Option(names = "--config", paramLabel = "FILE", description = "a JSON config (snake_case keys); keys not given keep the preset's")
@@ -34,11 +35,16 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
     /** Runs the stage. */
     abstract TrainingLoop.Result train(C config) throws Exception;
 
-    /** The resolved config: preset, then file, then overrides. */
+    /** The config's {@code device} key. */
+    abstract String device(C config);
+
+    private String commandName() {
+        return getClass().getSimpleName().replace("Command", "").toLowerCase();
+    }
+
+    /** The resolved config: preset, then file, then overrides (validated once, at the end). */
     C resolve() {
-        C resolved = preset(preset);
-        if (config != null) resolved = Configs.load(KitPaths.resolve(config.toString()), resolved);
-        return Configs.override(resolved, overrides);
+        return Configs.resolve(preset(preset), config == null ? null : KitPaths.resolve(config.toString()), overrides);
     }
 
     @Override
@@ -54,10 +60,11 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
             System.out.println(Configs.toJson(resolved));
             return 0;
         }
+        System.out.println(commandName() + ": " + saferlhf.model.Device.describe(device(resolved)));
         try {
             TrainingLoop.Result result = train(resolved);
-            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", getClass().getSimpleName().replace("Command", "")
-                    .toLowerCase(), result.steps(), result.totalSteps(), result.seconds(), result.modelFolder());
+            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", commandName(), result.steps(), result.totalSteps(),
+                    result.seconds(), result.modelFolder());
             result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
             return 0;
         } catch (TrainingLoop.TrainingDiverged e) {

@@ -22,6 +22,9 @@ final class TrainCommands {
         SftConfig preset(String name) { return SftConfig.preset(name); }
 
         @Override
+        String device(SftConfig config) { return config.device(); }
+
+        @Override
         TrainingLoop.Result train(SftConfig config) throws Exception { return SftTrainer.train(config); }
     }
 
@@ -30,6 +33,9 @@ final class TrainCommands {
     static final class RewardModel extends StageCommand<ScoreModelConfig> {
         @Override
         ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "reward"); }
+
+        @Override
+        String device(ScoreModelConfig config) { return config.device(); }
 
         @Override
         TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
@@ -42,6 +48,9 @@ final class TrainCommands {
         ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "cost"); }
 
         @Override
+        String device(ScoreModelConfig config) { return config.device(); }
+
+        @Override
         TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
     }
 
@@ -50,6 +59,9 @@ final class TrainCommands {
     static final class Dpo extends StageCommand<DpoConfig> {
         @Override
         DpoConfig preset(String name) { return DpoConfig.preset(name); }
+
+        @Override
+        String device(DpoConfig config) { return config.device(); }
 
         @Override
         TrainingLoop.Result train(DpoConfig config) throws Exception { return DpoTrainer.train(config); }
@@ -62,6 +74,9 @@ final class TrainCommands {
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo"); }
 
         @Override
+        String device(PpoConfig config) { return config.device(); }
+
+        @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 
@@ -72,6 +87,9 @@ final class TrainCommands {
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-lag"); }
 
         @Override
+        String device(PpoConfig config) { return config.device(); }
+
+        @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 
@@ -80,6 +98,9 @@ final class TrainCommands {
     static final class PpoShaping extends StageCommand<PpoConfig> {
         @Override
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-reward-shaping"); }
+
+        @Override
+        String device(PpoConfig config) { return config.device(); }
 
         @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }

@@ -68,7 +68,11 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(lambdaUpdateDelaySteps >= 0 && evalInterval >= 1 && saveInterval >= 0, "intervals must be >= 0");
         require(maxGradNorm > 0, "max_grad_norm must be > 0");
         require(!trainDatasets.isBlank() && !outputDir.isBlank(), "train_datasets and output_dir must be given");
-        require(algorithm.equals("ppo") || !costModelNameOrPath.isBlank(), algorithm + " needs cost_model_name_or_path");
+        Configs.requireModel("actor_model_name_or_path", actorModelNameOrPath);
+        Configs.requireModel("reward_model_name_or_path", rewardModelNameOrPath);
+        if (usesCost()) Configs.requireModel("cost_model_name_or_path", costModelNameOrPath);
+        require(ptxCoeff == 0 || !ptxDatasets.isBlank(), "ptx_coeff " + ptxCoeff + " needs ptx_datasets: supervised data "
+                + "(the reference's is Stanford Alpaca: give its alpaca_data.json), or set ptx_coeff=0 to train without PTX");
     }
 
     private static void require(boolean condition, String message) {
@@ -113,12 +117,49 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                 "eval_interval=16", "output_dir=checkpoints/quick/" + (algorithm.equals("ppo-lag") ? "ppo-lag" : algorithm)));
     }
 
-    /** A preset by name: {@code quick} or {@code full}. */
+    /**
+     * The reference's {@code scripts/ppo.sh}, {@code ppo-lag.sh} and {@code ppo-reward-shaping.sh} for real models
+     * (docs/paper-presets.md gives each value's source line): prompts from PKU-SafeRLHF/train, PTX on with coefficient
+     * 16, max_length 512 (prompt included), temperature 1, top_p 1, repetition penalty 1, 1 epoch, update_iters 1,
+     * 16 prompts a rollout and 16 sequences a micro-batch (16 for evaluation), actor lr 1e-5 (cosine, warm-up 0.03,
+     * weight decay 0.01), critic lr 5e-6 (constant after warm-up 0.03, no weight decay), no reward or cost
+     * normalization, KL coefficient 0.01 for PPO-Lagrangian and 0.02 for PPO and reward shaping, clip ranges 0.2 (ratio),
+     * 50 (score), 5 (value), gradient clipping 1.0, seed 42; PPO-Lagrangian: threshold 0, lambda_init 1, lambda_lr
+     * 0.1, lambda_max 5, no update delay, episode-cost window 128 (reward shaping: lambda_init 1, fixed). No evaluation
+     * during training (the scripts do not pass {@code --need_eval}).
+     *
+     * <p>The user gives {@code actor_model_name_or_path} (the SFT policy; the scripts'
+     * {@code PKU-Alignment/alpaca-7b-reproduced}), {@code reward_model_name_or_path} and, except for PPO,
+     * {@code cost_model_name_or_path} (the scripts' {@code output/rm} and {@code output/cm}), and {@code ptx_datasets}
+     * (the scripts' {@code alpaca}: Stanford Alpaca's {@code alpaca_data.json}, or {@code ptx_coeff=0} for none);
+     * without them the config is refused naming the key. The critics start from the reward and cost models, as in the
+     * scripts. The prompts resolve to a PKU-SafeRLHF hub snapshot in {@code datasets/PKU-SafeRLHF/}.
+     *
+     * <p>What the kit does instead: fp32 actor, critics and frozen models (the scripts: bf16 and tf32 under DeepSpeed
+     * ZeRO-3), one device, no gradient checkpointing; so an update sees 16 sequences (the reference ran on 8 GPUs:
+     * 128). With PTX the reference doubles the actor's accumulation and the kit halves the RL and PTX losses and
+     * accumulates them into one update, the same thing on one device. Warm-up steps are {@code ceil(0.03 * total)}
+     * where the reference floors them (for example 2 steps instead of 1 for 40 rl steps).
+     */
+    public static PpoConfig paper(String algorithm) {
+        String out = switch (algorithm) {
+            case "ppo" -> "checkpoints/paper/ppo";
+            case "ppo-reward-shaping" -> "checkpoints/paper/ppo-reward-shaping";
+            default -> "checkpoints/paper/ppo-lag";
+        };
+        return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 1.0, 1.0, 1, 1, 16, 16, 16,
+                1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
+                algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
+                1_000_000, 0, "auto");
+    }
+
+    /** A preset by name: {@code quick}, {@code full} or {@code paper}. */
     public static PpoConfig preset(String name, String algorithm) {
         return switch (name) {
             case "quick" -> quick(algorithm);
             case "full" -> full(algorithm);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            case "paper" -> paper(algorithm);
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
         };
     }
 }

@@ -43,6 +43,17 @@ public final class Configs {
         void validate();
     }
 
+    /**
+     * Refuses a blank model path, naming the key (for a config's {@code validate()}): the {@code paper} presets leave
+     * every model path to the user.
+     */
+    public static void requireModel(String key, String path) {
+        if (path == null || path.isBlank()) {
+            throw new IllegalArgumentException(key + " must be given: a Hugging Face model folder (config.json, "
+                    + "model.safetensors, tokenizer.json) or a model preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        }
+    }
+
     /** A bad config file, key or value. */
     public static final class ConfigException extends IllegalArgumentException {
         public ConfigException(String message, Throwable cause) { super(message, cause); }
@@ -50,10 +61,14 @@ public final class Configs {
 
     /** Reads a config from JSON; keys not given keep the values of {@code defaults}. */
     public static <T extends Record> T load(Path file, T defaults) {
+        return merge(defaults, readObject(file), file.toString(), true);
+    }
+
+    private static ObjectNode readObject(Path file) {
         try {
             JsonNode given = JSON.readTree(Files.readString(file));
             if (given == null || !given.isObject()) throw new ConfigException(file + ": expected a JSON object", null);
-            return merge(defaults, (ObjectNode) given, file.toString());
+            return (ObjectNode) given;
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read config: " + e.getMessage(), e);
         }
@@ -61,13 +76,27 @@ public final class Configs {
 
     /** Applies {@code key=value} overrides (snake_case keys) to {@code config}. */
     public static <T extends Record> T override(T config, List<String> overrides) {
+        return merge(config, overrides(overrides), "override", true);
+    }
+
+    /**
+     * A preset, then a JSON file (null for none), then {@code key=value} overrides, validated once at the end: a key
+     * the preset leaves for the user (the {@code paper} presets' model paths) may come from either the file or the
+     * command line.
+     */
+    public static <T extends Record> T resolve(T preset, Path file, List<String> overrides) {
+        T fromFile = file == null ? preset : merge(preset, readObject(file), file.toString(), false);
+        return merge(fromFile, overrides(overrides), file == null ? "config" : "config (" + file + " and overrides)", true);
+    }
+
+    private static ObjectNode overrides(List<String> overrides) {
         ObjectNode given = JSON.createObjectNode();
         for (String override : overrides) {
             int eq = override.indexOf('=');
             if (eq <= 0) throw new ConfigException("override '" + override + "': expected key=value", null);
             given.put(override.substring(0, eq).strip(), override.substring(eq + 1).strip());
         }
-        return merge(config, given, "override");
+        return given;
     }
 
     /** Writes the config as JSON (atomically). */
@@ -95,7 +124,7 @@ public final class Configs {
     }
 
     @SuppressWarnings("unchecked")
-    private static <T extends Record> T merge(T defaults, ObjectNode given, String where) {
+    private static <T extends Record> T merge(T defaults, ObjectNode given, String where, boolean validate) {
         Class<T> type = (Class<T>) defaults.getClass();
         ObjectNode merged = JSON.valueToTree(defaults);
         List<String> keys = keys(type);
@@ -119,7 +148,7 @@ public final class Configs {
             Throwable cause = rootCause(e);
             throw new ConfigException(where + ": invalid " + type.getSimpleName() + ": " + cause.getMessage(), e);
         }
-        if (config instanceof Validated validated) {
+        if (validate && config instanceof Validated validated) {
             try {
                 validated.validate();
             } catch (IllegalArgumentException e) {

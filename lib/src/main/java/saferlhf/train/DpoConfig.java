@@ -29,6 +29,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
     @Override
     public void validate() {
         TrainingArguments.super.validate();
+        Configs.requireModel("model_name_or_path", modelNameOrPath);
         if (evalMaxNewTokens < 1) throw new IllegalArgumentException("eval_max_new_tokens must be >= 1");
         if (!(scaleCoeff > 0)) throw new IllegalArgumentException("scale_coeff must be > 0");
     }
@@ -47,12 +48,31 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1);
     }
 
-    /** A preset by name: {@code quick} or {@code full}. */
+    /**
+     * The reference's {@code scripts/dpo.sh} for real models (docs/paper-presets.md gives each value's source line):
+     * PKU-SafeRLHF/train, evaluated on PKU-SafeRLHF/test at the end of each epoch, max_length 512, 2 epochs, per-device
+     * batch 16 pairs (train and eval), no accumulation, lr 1e-6, cosine schedule, warm-up ratio 0.03, weight decay
+     * 0.05, gradient clipping 1.0, scale_coeff 0.1 (the script's; {@code dpo/main.py}'s default is 0.02), seed 42.
+     * The user gives {@code model_name_or_path}: the SFT policy (the script's {@code PKU-Alignment/alpaca-7b-reproduced}),
+     * also the frozen reference model; without it the config is refused naming the key.
+     *
+     * <p>What the kit does instead: fp32 training and an fp32 reference model (the script: bf16 and tf32 under DeepSpeed
+     * ZeRO-3), on one device with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs:
+     * 128); warm-up steps are {@code ceil(0.03 * total)} where the reference floors them; the log-probability sums
+     * differ slightly at the sequence ends (see the README's list of differences).
+     */
+    public static DpoConfig paper() {
+        return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
+                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1);
+    }
+
+    /** A preset by name: {@code quick}, {@code full} or {@code paper}. */
     public static DpoConfig preset(String name) {
         return switch (name) {
             case "quick" -> quick();
             case "full" -> full();
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            case "paper" -> paper();
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
         };
     }
 }

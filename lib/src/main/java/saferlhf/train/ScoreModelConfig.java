@@ -29,6 +29,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
     @Override
     public void validate() {
         TrainingArguments.super.validate();
+        Configs.requireModel("model_name_or_path", modelNameOrPath);
         if (!List.of("reward", "cost").contains(scoreType)) throw new IllegalArgumentException("score_type must be reward or cost");
         if (!List.of("sequence-wise", "token-wise").contains(lossType)) {
             throw new IllegalArgumentException("loss_type must be sequence-wise or token-wise");
@@ -58,12 +59,34 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
                 0.001, false, "ExponentialMovingAverage", 0.9);
     }
 
-    /** A preset by name: {@code quick} or {@code full}. */
+    /**
+     * The reference's {@code scripts/reward-model.sh} and {@code cost-model.sh} for real models (the two scripts hold the
+     * same values; docs/paper-presets.md gives each value's source line): PKU-SafeRLHF/train, evaluated on
+     * PKU-SafeRLHF/test at the end of each epoch, max_length 512, 2 epochs, per-device batch 16 pairs (train and
+     * eval), no accumulation, lr 2e-5, cosine schedule, warm-up ratio 0.03, weight decay 0.1, gradient clipping 1.0,
+     * sequence-wise loss, regularization 0.001, EMA normalizer (momentum 0.9) not normalizing during training, seed 42.
+     * The user gives {@code model_name_or_path}: the SFT model to start from (the scripts'
+     * {@code PKU-Alignment/alpaca-7b-reproduced}); without it the config is refused naming the key. The data sets
+     * resolve to a PKU-SafeRLHF hub snapshot in {@code datasets/PKU-SafeRLHF/} (or give {@code train_datasets} and
+     * {@code eval_datasets}).
+     *
+     * <p>What the kit does instead: fp32 training (the scripts: bf16 and tf32 under DeepSpeed ZeRO-3), on one device
+     * with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs: 128); warm-up steps
+     * are {@code ceil(0.03 * total)} where the reference floors them; a resumable checkpoint at each epoch's end.
+     */
+    public static ScoreModelConfig paper(String scoreType) {
+        return new ScoreModelConfig(scoreType, "", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 2e-5,
+                "cosine", 0.03, 0.1, 1.0, 42, "checkpoints/paper/" + (scoreType.equals("cost") ? "cm" : "rm"), "epoch",
+                1_000_000, 0, "auto", "sequence-wise", 0.001, false, "ExponentialMovingAverage", 0.9);
+    }
+
+    /** A preset by name: {@code quick}, {@code full} or {@code paper}. */
     public static ScoreModelConfig preset(String name, String scoreType) {
         return switch (name) {
             case "quick" -> quick(scoreType);
             case "full" -> full(scoreType);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            case "paper" -> paper(scoreType);
+            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
         };
     }
 }

@@ -66,7 +66,8 @@ public interface TrainingArguments extends Configs.Validated {
         require(a.maxGradNorm() > 0, "max_grad_norm must be > 0");
         require(a.evalInterval() >= 1, "eval_interval must be >= 1");
         require(a.saveInterval() >= 0, "save_interval must be >= 0");
-        require(a.trainDatasets() != null && !a.trainDatasets().isBlank(), "train_datasets must be given");
+        require(a.trainDatasets() != null && !a.trainDatasets().isBlank(),
+                "train_datasets must be given: a data file or folder, or NAME[:PROPORTION[:PATH]] (comma-separated)");
         require(a.outputDir() != null && !a.outputDir().isBlank(), "output_dir must be given");
         require(java.util.List.of("epoch", "steps", "no").contains(a.evalStrategy()), "eval_strategy must be epoch, steps or no");
         require(java.util.List.of("constant", "linear", "cosine").contains(a.lrSchedulerType()),
