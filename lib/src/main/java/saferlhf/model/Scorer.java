@@ -116,8 +116,9 @@ public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoClose
         if (actor.sameAs(critic)) return;
         throw new IllegalArgumentException(key + ": the " + role + " (" + criticPath + ") has another tokenizer than the actor ("
                 + actorPath + "): " + critic.describe() + " vs " + actor.describe() + ". A critic reads the actor's token ids, "
-                + "so it must use the actor's tokenizer, as in the reference; set " + key + " to a score model trained with the "
-                + "actor's tokenizer (the reward and cost models themselves may keep theirs: they read re-tokenized text)");
+                + "so it must use the actor's tokenizer, as in the reference; set " + key + " to a folder with the actor's "
+                + "tokenizer: the actor's own (a fresh value head on its body) or a score model trained with that tokenizer (the "
+                + "reward and cost models themselves may keep theirs: they read re-tokenized text)");
     }
 
     @Override
