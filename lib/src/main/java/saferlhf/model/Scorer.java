@@ -16,7 +16,7 @@ import saferlhf.data.SftRecord;
  *       tokenizers are the same ({@link Tokenizer#sameAs}); otherwise the reference's {@code batch_retokenize}
  *       ({@code safe_rlhf/utils.py}, called in {@code post_rollout} and {@code eval_step} of its RL trainers): each row
  *       decoded by the policy's tokenizer with special tokens skipped (the tokens flagged special and the policy's BOS,
- *       EOS, pad and UNK, as Python's {@code skip_special_tokens} does), this model's EOS appended to the text, the text
+ *       EOS, pad and UNK, as {@code skip_special_tokens} does in Python), this model's EOS appended to the text, the text
  *       encoded by this model's tokenizer (whose post-processor adds its BOS, if it has one), right-padded with its pad
  *       token, not truncated;</li>
  *   <li>answers already decoded to text ({@link #input(List, int)}, evaluations): the reference's template, the
@@ -60,8 +60,8 @@ public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoClose
         if (readsIdsOf(policy)) return sequences;
         // dest_tokenizer([text + dest_tokenizer.eos_token for text in src_tokenizer.batch_decode(input_ids, skip_special_tokens=True)],
         //                padding=LONGEST, truncation=DO_NOT_TRUNCATE)
-        // Python's skip_special_tokens drops every id of all_special_ids, which always holds the BOS, EOS, pad and UNK ids;
-        // the Rust decoder drops the added tokens flagged special: both are dropped here
+        // transformers registers BOS, EOS, pad and UNK as special tokens, so skip_special_tokens drops them whatever the
+        // file says; the Rust decoder drops the added tokens the file flags special: both are dropped here
         java.util.Set<Long> roles = new java.util.HashSet<>(List.of((long) policy.bosId(), (long) policy.eosId(),
                 (long) policy.padId(), (long) policy.unkId())); // GPT-2's BOS, EOS and UNK are one token
         List<long[]> rows = new ArrayList<>(sequences.size());
