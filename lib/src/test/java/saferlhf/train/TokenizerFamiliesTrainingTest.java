@@ -35,7 +35,7 @@ class TokenizerFamiliesTrainingTest {
         for (Map.Entry<String, Path> family : families.entrySet()) {
             Path run = dir.resolve(family.getKey());
             SftConfig sft = Configs.override(SftConfig.quick(), List.of("tokenizer=" + family.getValue(),
-                    "train_datasets=BeaverWorld-SFT/train:32/-1", "eval_datasets=", "eval_strategy=no", "max_length=128", "epochs=2",
+                    "train_datasets=BeaverWorld-SFT/train:32/-1", "eval_datasets=", "eval_strategy=no", "max_length=128", "epochs=1",
                     "per_device_train_batch_size=8", "output_dir=" + run.resolve("sft")));
             List<SftRecord> answers = new ArrayList<>();
             try (SftTrainer trainer = new SftTrainer(sft); Tokenizer source = Tokenizer.load(family.getValue())) {
@@ -51,14 +51,14 @@ class TokenizerFamiliesTrainingTest {
                 for (Tokenizer.Sft e : examples) assertEquals(tokenizer.eosId(), e.ids()[e.ids().length - 1], "whole examples, EOS last");
                 float before = nll(trainer, examples);
                 TrainingLoop.Result result = TrainingLoop.run(sft, trainer);
-                assertEquals(8, result.totalSteps());
+                assertEquals(4, result.totalSteps());
                 float after = nll(trainer, examples);
                 System.out.printf("%s: %d ids, response NLL %.3f -> %.3f%n", family.getKey(), tokenizer.vocabSize(), before, after);
                 assertTrue(after < before - 0.5f, family.getKey() + ": response NLL " + before + " -> " + after);
             }
             ScoreModelConfig rm = Configs.override(ScoreModelConfig.quick("reward"), List.of(
                     "model_name_or_path=" + run.resolve("sft/model"), "train_datasets=BeaverWorld/train:16/-1",
-                    "eval_datasets=BeaverWorld/test:16/-1", "max_length=128", "per_device_train_batch_size=8",
+                    "eval_datasets=BeaverWorld/test:8/-1", "max_length=128", "per_device_train_batch_size=8",
                     "output_dir=" + run.resolve("rm")));
             TrainingLoop.Result result = ScoreTrainer.train(rm);
             assertTrue(Double.isFinite(result.lastEval().get("eval/accuracy")), result.lastEval().toString());
