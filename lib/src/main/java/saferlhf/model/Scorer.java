@@ -4,7 +4,10 @@ import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import saferlhf.data.SftRecord;
 
 /**
@@ -62,24 +65,27 @@ public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoClose
         //                padding=LONGEST, truncation=DO_NOT_TRUNCATE)
         // transformers registers BOS, EOS, pad and UNK as special tokens, so skip_special_tokens drops them whatever the
         // file says; the Rust decoder drops the added tokens the file flags special: both are dropped here
-        java.util.Set<Long> roles = new java.util.HashSet<>(List.of((long) policy.bosId(), (long) policy.eosId(),
+        Set<Long> roles = new HashSet<>(List.of((long) policy.bosId(), (long) policy.eosId(),
                 (long) policy.padId(), (long) policy.unkId())); // GPT-2's BOS, EOS and UNK are one token
         List<long[]> rows = new ArrayList<>(sequences.size());
         for (int b = 0; b < sequences.size(); b++) {
-            long[] ids = java.util.Arrays.stream(sequences.row(b)).filter(t -> !roles.contains(t)).toArray();
+            long[] ids = Arrays.stream(sequences.row(b)).filter(t -> !roles.contains(t)).toArray();
             rows.add(tokenizer.encode(policy.decode(ids, true) + tokenizer.eosToken()));
         }
         return tokenizer.pad(rows, Integer.MAX_VALUE, Tokenizer.Padding.RIGHT);
     }
 
-    /** (prompt, response) texts as this model reads them: BOS + template + response + EOS, right-padded, truncated to {@code maxLength}. */
+    /**
+     * (prompt, response) texts as this model reads them: BOS (if its post-processor adds one) + template + response + EOS,
+     * right-padded, each row truncated to its first {@code maxLength} ids.
+     */
     public Tokenizer.Batch input(List<SftRecord> answers, int maxLength) {
         List<long[]> rows = new ArrayList<>(answers.size());
         for (SftRecord a : answers) rows.add(tokenizer.encode(tokenizer.trainingText(a.prompt(), a.response())));
         return tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
     }
 
-    /** End scores (B) of a batch of this model's ids, without gradients' bookkeeping beyond one sub-manager. */
+    /** End scores (B) of a batch of this model's ids (its arrays live in a sub-manager closed on return). */
     public float[] endScores(Tokenizer.Batch input) {
         try (NDManager step = model.manager().newSubManager()) {
             return model.scores(input.ids(step), input.mask(step), false).endScores().toFloatArray(); // (B)
