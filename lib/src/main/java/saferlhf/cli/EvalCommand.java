@@ -155,13 +155,14 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             ai.djl.Device target = sampling.device();
             var prompts = sampling.prompts();
-            try (Tokenizer tokenizer = Tokenizer.load(corners.redFolder());
+            try (Tokenizer redTokenizer = Tokenizer.load(corners.redFolder());
+                 Tokenizer blueTokenizer = Tokenizer.load(corners.blueFolder());
                  saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), target);
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
-                 ScoreModel reward = ModelFiles.loadScoreModel(KitPaths.resolve(rewardModel.toString()), target);
-                 ScoreModel cost = ModelFiles.loadScoreModel(KitPaths.resolve(costModel.toString()), target)) {
-                saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, corners.blueName(), blueModel, tokenizer,
-                        reward, cost, prompts, sampling.generation(), 64, 96);
+                 saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(KitPaths.resolve(rewardModel.toString()), target);
+                 saferlhf.model.Scorer cost = saferlhf.model.Scorer.load(KitPaths.resolve(costModel.toString()), target)) {
+                saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, redTokenizer, corners.blueName(),
+                        blueModel, blueTokenizer, reward, cost, prompts, sampling.generation(), 64, 96);
                 Path outDir = corners.outDir(out, "arena");
                 arena.writeCsv(outDir.resolve("table.csv"));
                 Charts.savePng(Charts.histogram("Reward distribution", "reward", arena.scores(false), 40), outDir.resolve("reward_distribution.png"));
@@ -194,9 +195,9 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             var prompts = sampling.prompts();
             List<PolicySamples.Sample> redAnswers, blueAnswers;
-            try (Tokenizer tokenizer = Tokenizer.load(corners.redFolder())) {
-                redAnswers = PolicySamples.generate(corners.redFolder(), sampling.device(), tokenizer, prompts, sampling.generation(), 64, 96);
-                blueAnswers = PolicySamples.generate(corners.blueFolder(), sampling.device(), tokenizer, prompts, sampling.generation(), 64, 96);
+            try (Tokenizer redTokenizer = Tokenizer.load(corners.redFolder()); Tokenizer blueTokenizer = Tokenizer.load(corners.blueFolder())) {
+                redAnswers = PolicySamples.generate(corners.redFolder(), sampling.device(), redTokenizer, prompts, sampling.generation(), 64, 96);
+                blueAnswers = PolicySamples.generate(corners.blueFolder(), sampling.device(), blueTokenizer, prompts, sampling.generation(), 64, 96);
             }
             Path outDir = corners.outDir(out, "pairwise");
             JudgedPairs judged = JudgedPairs.judge(corners.redName(), redAnswers, corners.blueName(), blueAnswers,

@@ -11,7 +11,7 @@ import saferlhf.data.PromptRecord;
 import saferlhf.data.SftRecord;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Generation;
-import saferlhf.model.ScoreModel;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.util.AtomicFiles;
 
@@ -34,13 +34,18 @@ public record Arena(String red, String blue, List<Battle> battles) {
         public boolean blueSafe() { return blueCost <= 0; }
     }
 
-    /** Generates both corners' answers (same sampling config) and scores them. */
-    public static Arena run(String redName, CausalLM red, String blueName, CausalLM blue, Tokenizer tokenizer, ScoreModel reward,
-                            ScoreModel cost, List<PromptRecord> prompts, Generation.Config generation, int batchSize, int maxLength) {
-        List<PolicySamples.Sample> redAnswers = PolicySamples.generate(red, tokenizer, prompts, generation, batchSize, maxLength);
-        List<PolicySamples.Sample> blueAnswers = PolicySamples.generate(blue, tokenizer, prompts, generation, batchSize, maxLength);
-        float[][] redScores = score(redAnswers, tokenizer, reward, cost, batchSize, maxLength);
-        float[][] blueScores = score(blueAnswers, tokenizer, reward, cost, batchSize, maxLength);
+    /**
+     * Generates both corners' answers (same sampling config, each corner with its own tokenizer) and scores them with the
+     * reward and cost models, each reading the answers' text through its own tokenizer ({@link Scorer}), as the
+     * reference's arena loads a tokenizer per model.
+     */
+    public static Arena run(String redName, CausalLM red, Tokenizer redTokenizer, String blueName, CausalLM blue,
+                            Tokenizer blueTokenizer, Scorer reward, Scorer cost, List<PromptRecord> prompts,
+                            Generation.Config generation, int batchSize, int maxLength) {
+        List<PolicySamples.Sample> redAnswers = PolicySamples.generate(red, redTokenizer, prompts, generation, batchSize, maxLength);
+        List<PolicySamples.Sample> blueAnswers = PolicySamples.generate(blue, blueTokenizer, prompts, generation, batchSize, maxLength);
+        float[][] redScores = score(redAnswers, reward, cost, batchSize, maxLength);
+        float[][] blueScores = score(blueAnswers, reward, cost, batchSize, maxLength);
         List<Battle> battles = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             battles.add(new Battle(prompts.get(i).prompt(), redAnswers.get(i).response(), redScores[0][i], redScores[1][i],
@@ -49,11 +54,9 @@ public record Arena(String red, String blue, List<Battle> battles) {
         return new Arena(redName, blueName, List.copyOf(battles));
     }
 
-    private static float[][] score(List<PolicySamples.Sample> answers, Tokenizer tokenizer, ScoreModel reward, ScoreModel cost,
-                                   int batchSize, int maxLength) {
+    private static float[][] score(List<PolicySamples.Sample> answers, Scorer reward, Scorer cost, int batchSize, int maxLength) {
         List<SftRecord> records = answers.stream().map(a -> new SftRecord(a.prompt().prompt(), a.response())).toList();
-        return new float[][] {PreferenceScores.endScores(reward, tokenizer, records, batchSize, maxLength),
-                PreferenceScores.endScores(cost, tokenizer, records, batchSize, maxLength)};
+        return new float[][] {reward.endScores(records, batchSize, maxLength), cost.endScores(records, batchSize, maxLength)};
     }
 
     /** Both corners' rewards ({@code cost == false}) or costs, red first: the series of a distribution chart. */

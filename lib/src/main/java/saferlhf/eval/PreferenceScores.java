@@ -1,6 +1,5 @@
 package saferlhf.eval;
 
-import ai.djl.ndarray.NDManager;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -9,6 +8,7 @@ import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.PreferencePair;
 import saferlhf.data.SftRecord;
 import saferlhf.model.ScoreModel;
+import saferlhf.model.Scorer;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Tokenizer;
 
@@ -43,22 +43,13 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
 
     /**
      * The end score of each (prompt, response): the text is the reference's template + response + EOS, right-padded in
-     * batches. For a cost model, cost &gt; 0 means unsafe.
+     * batches ({@link Scorer#endScores(List, int, int)}). {@code tokenizer} must be the model's own: answers a policy
+     * wrote are scored through a {@link Scorer} holding the score model's tokenizer. For a cost model, cost &gt; 0 means
+     * unsafe.
      */
     public static float[] endScores(ScoreModel model, Tokenizer tokenizer, List<SftRecord> responses, int batchSize,
                                     int maxLength) {
-        float[] scores = new float[responses.size()];
-        for (int from = 0; from < responses.size(); from += batchSize) {
-            int to = Math.min(responses.size(), from + batchSize);
-            List<long[]> rows = new ArrayList<>();
-            for (SftRecord r : responses.subList(from, to)) rows.add(tokenizer.encode(tokenizer.trainingText(r.prompt(), r.response())));
-            Tokenizer.Batch batch = tokenizer.pad(rows, maxLength, Tokenizer.Padding.RIGHT);
-            try (NDManager step = model.manager().newSubManager()) {
-                float[] end = model.scores(batch.ids(step), batch.mask(step), false).endScores().toFloatArray(); // (B)
-                System.arraycopy(end, 0, scores, from, to - from);
-            }
-        }
-        return scores;
+        return new Scorer(model, tokenizer).endScores(responses, batchSize, maxLength);
     }
 
     /** The mean of some scores (NaN for none). */

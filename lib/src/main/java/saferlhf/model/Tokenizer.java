@@ -32,6 +32,11 @@ import java.util.Map;
  *
  * <p>Which strings are the special tokens comes from {@code tokenizer_config.json} next to the tokenizer.json when it
  * names them (bos_token, eos_token, pad_token, unk_token), else the reference defaults.
+ *
+ * <p>Two tokenizers are the same ({@link #sameAs}) when they turn text into the same ids and back, the reference's
+ * {@code is_same_tokenizer} (same class and same {@code get_vocab()}) read for {@code tokenizer.json} files: see
+ * {@link #sameAs} for what is compared. A score model whose tokenizer is not the policy's reads re-tokenized text
+ * ({@link Scorer}).
  */
 public final class Tokenizer implements AutoCloseable {
     public enum Padding { LEFT, RIGHT }
@@ -71,10 +76,17 @@ public final class Tokenizer implements AutoCloseable {
     private final int vocabSize;
     private final int added;
     private final String tokenizerJson; // as loaded, with any added special tokens
+    private final Path source;          // the tokenizer.json it was loaded from
+    private final String fingerprint;   // SHA-256 of what sameAs compares
+    private final String modelType;     // tokenizer.json's model.type: BPE, WordLevel, Unigram, WordPiece
 
-    private Tokenizer(HuggingFaceTokenizer hf, String[] tokens, int[] ids, int vocabSize, int added, String tokenizerJson) {
+    private Tokenizer(HuggingFaceTokenizer hf, String[] tokens, int[] ids, int vocabSize, int added, String tokenizerJson,
+                      Path source, String fingerprint, String modelType) {
         this.hf = hf;
         this.tokenizerJson = tokenizerJson;
+        this.source = source;
+        this.fingerprint = fingerprint;
+        this.modelType = modelType;
         this.bos = tokens[0]; this.eos = tokens[1]; this.pad = tokens[2]; this.unk = tokens[3];
         this.bosId = ids[0]; this.eosId = ids[1]; this.padId = ids[2]; this.unkId = ids[3];
         this.vocabSize = vocabSize;
@@ -151,7 +163,65 @@ public final class Tokenizer implements AutoCloseable {
                         + ids[i] + "]: the vocabulary's ids are not contiguous");
             }
         }
-        return new Tokenizer(hf, tokens, ids, maxId + 1, added, JSON.writeValueAsString(root));
+        return new Tokenizer(hf, tokens, ids, maxId + 1, added, JSON.writeValueAsString(root), file.toAbsolutePath().normalize(),
+                fingerprint(root, tokens), root.path("model").path("type").asText("?"));
+    }
+
+    /**
+     * What {@link #sameAs} compares, hashed: the pipeline that turns text into ids and back (the {@code normalizer},
+     * {@code pre_tokenizer}, {@code model} with its type, vocabulary, merges and options, {@code post_processor} and
+     * {@code decoder} of tokenizer.json), the added tokens (id, content and flags, in id order, including the special
+     * tokens added at load) and which strings are BOS, EOS, pad and UNK. Key order, formatting, the {@code version},
+     * {@code truncation} and {@code padding} fields and the merges' spelling ({@code "a b"} or {@code ["a", "b"]}) do
+     * not count.
+     */
+    private static String fingerprint(ObjectNode root, String[] specialTokens) throws IOException {
+        ObjectNode identity = JSON.createObjectNode();
+        for (String key : List.of("normalizer", "pre_tokenizer", "model", "post_processor", "decoder")) {
+            identity.set(key, root.hasNonNull(key) ? root.get(key).deepCopy() : JSON.nullNode());
+        }
+        JsonNode merges = identity.path("model").path("merges");
+        if (merges.isArray()) {
+            ArrayNode spelled = JSON.createArrayNode();
+            for (JsonNode m : merges) spelled.add(m.isArray() ? m.get(0).asText() + " " + m.get(1).asText() : m.asText());
+            ((ObjectNode) identity.get("model")).set("merges", spelled);
+        }
+        List<JsonNode> addedTokens = new ArrayList<>();
+        root.path("added_tokens").forEach(addedTokens::add);
+        addedTokens.sort(java.util.Comparator.comparingInt(t -> t.get("id").asInt()));
+        addedTokens.forEach(identity.putArray("added_tokens")::add);
+        ArrayNode roles = identity.putArray("special_tokens");
+        for (String t : specialTokens) roles.add(t);
+        byte[] canonical = CANONICAL.writeValueAsBytes(identity);
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(canonical));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final ObjectMapper CANONICAL = com.fasterxml.jackson.databind.json.JsonMapper.builder()
+            .enable(com.fasterxml.jackson.databind.cfg.JsonNodeFeature.WRITE_PROPERTIES_SORTED).build();
+
+    /**
+     * Whether {@code other} turns text into the same ids and back, as the reference's {@code is_same_tokenizer}
+     * ({@code tokenizer is other or (same class and tokenizer.get_vocab() == other.get_vocab())}). A tokenizer.json has
+     * no class, so "same class" is read as the same pipeline: the normalizer, pre-tokenizer, model (type, vocabulary,
+     * merges, options), post-processor and decoder must be equal, and so must the added tokens (the rest of
+     * {@code get_vocab()}) and which strings are BOS, EOS, pad and UNK. This is stricter than the reference in one way:
+     * two BPE files with the same vocabulary but different merges (or pre-tokenizers) count as different here, since they
+     * split the same text differently. Formatting, key order and the file's truncation and padding settings are ignored.
+     */
+    public boolean sameAs(Tokenizer other) {
+        return this == other || fingerprint.equals(other.fingerprint);
+    }
+
+    /** The tokenizer.json this tokenizer was loaded from (absolute). */
+    public Path source() { return source; }
+
+    /** For messages: the file, the model type and the number of ids, e.g. {@code /m/tokenizer.json (BPE, 32000 ids)}. */
+    public String describe() {
+        return source + " (" + modelType + ", " + vocabSize + " ids)";
     }
 
     /**

@@ -26,7 +26,7 @@ import saferlhf.explore.Charts;
 import saferlhf.model.Device;
 import saferlhf.model.Generation;
 import saferlhf.model.ModelFiles;
-import saferlhf.model.ScoreModel;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.rl.PpoConfig;
 import saferlhf.rl.PpoTrainer;
@@ -174,8 +174,8 @@ public record Reproduction(String preset, String outputDir, long seed) {
         ObjectNode perPolicy = summary.putObject("policies");
         Map<String, double[]> rewardsByPolicy = new LinkedHashMap<>(), costsByPolicy = new LinkedHashMap<>();
         try (Tokenizer tokenizer = Tokenizer.load(policies.get("SFT"));
-             ScoreModel reward = ModelFiles.loadScoreModel(rewardModel, device);
-             ScoreModel cost = ModelFiles.loadScoreModel(costModel, device)) {
+             Scorer reward = Scorer.load(rewardModel, device);
+             Scorer cost = Scorer.load(costModel, device)) {
             for (Map.Entry<String, Path> policy : policies.entrySet()) {
                 List<PolicySamples.Sample> samples = PolicySamples.generate(policy.getValue(), device, tokenizer, prompts,
                         Generation.Config.sampling(lagrangian.maxLength() / 2, seed), lagrangian.perDeviceEvalBatchSize(),
@@ -188,8 +188,8 @@ public record Reproduction(String preset, String outputDir, long seed) {
                 node.put("unsafe_rate_harmful", report.unsafeRateHarmful());
                 node.put("helpfulness_benign", report.helpfulnessBenign());
                 node.put("over_refusal_benign", report.overRefusalBenign());
-                float[] rewards = PreferenceScores.endScores(reward, tokenizer, records, 64, lagrangian.maxLength());
-                float[] costs = PreferenceScores.endScores(cost, tokenizer, records, 64, lagrangian.maxLength());
+                float[] rewards = reward.endScores(records, 64, lagrangian.maxLength()); // each with its own tokenizer
+                float[] costs = cost.endScores(records, 64, lagrangian.maxLength());
                 node.put("mean_reward", PreferenceScores.mean(rewards));
                 node.put("mean_cost", PreferenceScores.mean(costs));
                 if (policy.getKey().equals("SFT") || policy.getKey().startsWith("PPO")) {

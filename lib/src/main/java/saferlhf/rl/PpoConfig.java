@@ -22,8 +22,9 @@ import saferlhf.train.Configs;
  * @param actorModelNameOrPath      the SFT policy; the frozen reference model is a copy of it
  * @param rewardModelNameOrPath     the frozen reward model
  * @param costModelNameOrPath       the frozen cost model (unused by {@code ppo})
- * @param rewardCriticModelNameOrPath the reward critic's initial weights; empty: the reward model
- * @param costCriticModelNameOrPath   the cost critic's initial weights; empty: the cost model
+ * @param rewardCriticModelNameOrPath the reward critic's initial weights (a score model, or a causal LM that gets a fresh
+ *                                    value head); empty: the reward model. Its tokenizer must be the actor's
+ * @param costCriticModelNameOrPath   the cost critic's initial weights, likewise; empty: the cost model
  * @param trainDatasets             RL prompts
  * @param ptxDatasets               supervised data for the PTX term; empty for none
  * @param evalDatasets              evaluation prompts ({@code eval/reward}, {@code eval/cost} and the judge's metrics)

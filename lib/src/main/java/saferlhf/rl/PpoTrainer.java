@@ -34,6 +34,7 @@ import saferlhf.model.ModelFiles;
 import saferlhf.model.Nd;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.train.Configs;
 import saferlhf.train.Data;
@@ -46,7 +47,8 @@ import saferlhf.util.AtomicFiles;
 
 /**
  * PPO, PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, with the reference's mechanics: rollouts sampled from
- * the actor; reward and cost from the frozen reward and cost models at the last token; reference log-probabilities
+ * the actor; reward and cost from the frozen reward and cost models at the last token (each model reads the actor's ids,
+ * or the decoded text re-tokenized when its tokenizer is not the actor's: {@link Scorer}); reference log-probabilities
  * from a frozen copy of the SFT policy; critics initialised from the reward and cost models; the KL folded into the
  * per-token rewards and costs; GAE; the clipped surrogate and value losses; optional PTX; and, for PPO-Lagrangian,
  * lambda learned in log space from a window of episode costs. The equations are in {@link PpoMath}.
@@ -64,6 +66,8 @@ public final class PpoTrainer implements AutoCloseable {
     private final CausalLM reference;
     private final ScoreModel rewardModel;
     private final ScoreModel costModel;     // null for plain PPO
+    private final Scorer reward;            // the reward model with its own tokenizer: reads re-tokenized text if not the actor's
+    private final Scorer cost;              // null for plain PPO
     private final ScoreModel rewardCritic;
     private final ScoreModel costCritic;    // PPO-Lagrangian only
     private final List<PromptRecord> prompts;
@@ -96,6 +100,7 @@ public final class PpoTrainer implements AutoCloseable {
         this.config = config;
         ai.djl.Device device = Device.parse(config.device());
         this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath());
+        requireCriticTokenizers(config, tokenizer);
         this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed());
         this.reference = actor.copy();
         reference.setTrainable(false);
@@ -103,6 +108,8 @@ public final class PpoTrainer implements AutoCloseable {
         this.costModel = config.usesCost()
                 ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
                 : null;
+        this.reward = new Scorer(rewardModel, Models.tokenizer("", config.rewardModelNameOrPath()));
+        this.cost = costModel == null ? null : new Scorer(costModel, Models.tokenizer("", config.costModelNameOrPath()));
         this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), rewardModel, device);
         this.costCritic = config.learnsLambda() ? critic(config.costCriticModelNameOrPath(), costModel, device) : null;
         this.prompts = Data.prompts(config.trainDatasets(), config.seed());
@@ -120,9 +127,40 @@ public final class PpoTrainer implements AutoCloseable {
         return model;
     }
 
-    /** A critic: from its own folder when given, else a copy of the score model with score type CRITIC. */
-    private static ScoreModel critic(String path, ScoreModel scoreModel, ai.djl.Device device) throws IOException {
+    /**
+     * The reference's check: a critic (from its own folder, else from the score model's) must have the actor's tokenizer,
+     * since it reads the actor's ids; the reward and cost models may have others (their input is re-tokenized).
+     */
+    private static void requireCriticTokenizers(PpoConfig config, Tokenizer actorTokenizer) throws IOException {
+        requireCriticTokenizer("reward critic", "reward_critic_model_name_or_path", config.rewardCriticModelNameOrPath(),
+                config.rewardModelNameOrPath(), config, actorTokenizer);
+        if (config.learnsLambda()) {
+            requireCriticTokenizer("cost critic", "cost_critic_model_name_or_path", config.costCriticModelNameOrPath(),
+                    config.costModelNameOrPath(), config, actorTokenizer);
+        }
+    }
+
+    private static void requireCriticTokenizer(String role, String key, String criticPath, String scoreModelPath, PpoConfig config,
+                                               Tokenizer actorTokenizer) throws IOException {
+        boolean own = criticPath != null && !criticPath.isBlank();
+        String from = own ? criticPath : scoreModelPath + " (" + key + " is empty, so the critic starts from this score model)";
+        try (Tokenizer critic = Models.tokenizer("", own ? criticPath : scoreModelPath)) {
+            Scorer.requireActorTokenizer(role, key, actorTokenizer, config.actorModelNameOrPath(), critic, from);
+        }
+    }
+
+    /**
+     * A critic: a copy of the score model when no folder is given; else the folder's score model, or a fresh score head on
+     * the folder's causal LM (the reference's {@code AutoModelForScore.from_pretrained} of a language model), for example
+     * the actor's own folder when the score model's tokenizer is not the actor's.
+     */
+    private ScoreModel critic(String path, ScoreModel scoreModel, ai.djl.Device device) throws IOException {
         if (path == null || path.isBlank()) return scoreModel.copyAs(ScoreType.CRITIC);
+        if (ModelFiles.metadata(KitPaths.resolve(path)).scoreType() == null) {
+            try (CausalLM lm = Models.causalLM(path, tokenizer, config.device(), config.seed())) {
+                return ScoreModel.fromCausalLM(lm, ScoreType.CRITIC, config.seed());
+            }
+        }
         try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
             return loaded.copyAs(ScoreType.CRITIC);
         }
@@ -244,8 +282,9 @@ public final class PpoTrainer implements AutoCloseable {
             NDArray ids = out.sequences(step), mask = out.attentionMask(step);                     // (B, T)
             float[] logProbs = actor.logProbs(ids, mask).toFloatArray();                          // (B, T-1)
             float[] refLogProbs = reference.logProbs(ids, mask).toFloatArray();                   // (B, T-1)
-            float[] reward = rewardModel.scores(ids, mask, false).endScores().toFloatArray();     // (B)
-            float[] cost = costModel == null ? new float[size] : costModel.scores(ids, mask, false).endScores().toFloatArray(); // (B)
+            Tokenizer.Batch sequences = new Tokenizer.Batch(size, length, out.sequences(), out.attentionMask());
+            float[] reward = this.reward.endScores(tokenizer, sequences);                        // (B), re-tokenized if needed
+            float[] cost = this.cost == null ? new float[size] : this.cost.endScores(tokenizer, sequences); // (B)
             float[] rewardValues = values(rewardCritic, ids, mask);                               // (B, T-1)
             float[] costValues = costCritic == null ? new float[size * (length - 1)] : values(costCritic, ids, mask);
             int[] generated = new int[size];
@@ -442,9 +481,9 @@ public final class PpoTrainer implements AutoCloseable {
         List<PolicySamples.Sample> samples = PolicySamples.generate(actor, tokenizer, evalPrompts,
                 Generation.Config.sampling(config.maxLength() / 2, config.seed()), config.perDeviceEvalBatchSize(), config.maxLength() / 2);
         List<SftRecord> answers = samples.stream().map(s -> new SftRecord(s.prompt().prompt(), s.response())).toList();
-        metrics.put("eval/reward", PreferenceScores.mean(PreferenceScores.endScores(rewardModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
-        if (costModel != null) {
-            metrics.put("eval/cost", PreferenceScores.mean(PreferenceScores.endScores(costModel, tokenizer, answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+        metrics.put("eval/reward", PreferenceScores.mean(reward.endScores(answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+        if (cost != null) {
+            metrics.put("eval/cost", PreferenceScores.mean(cost.endScores(answers, config.perDeviceEvalBatchSize(), config.maxLength())));
         }
         metrics.putAll(JudgeReport.of(samples, new GroundTruthJudge()).metrics("eval/"));
         return metrics;
@@ -505,8 +544,8 @@ public final class PpoTrainer implements AutoCloseable {
     public void close() {
         actor.close();
         reference.close();
-        rewardModel.close();
-        if (costModel != null) costModel.close();
+        reward.close();                         // the reward model and its tokenizer
+        if (cost != null) cost.close();
         rewardCritic.close();
         if (costCritic != null) costCritic.close();
         tokenizer.close();

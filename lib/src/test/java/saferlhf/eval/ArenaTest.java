@@ -2,13 +2,31 @@ package saferlhf.eval;
 
 import static org.junit.jupiter.api.Assertions.*;
 
+import ai.djl.Device;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import saferlhf.KitPaths;
+import saferlhf.Offline;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SftRecord;
+import saferlhf.model.CausalLM;
+import saferlhf.model.Generation;
+import saferlhf.model.ModelConfig;
+import saferlhf.model.ScoreModel;
+import saferlhf.model.ScoreType;
+import saferlhf.model.Scorer;
+import saferlhf.model.Tokenizer;
+import saferlhf.model.TokenizerFiles;
+import saferlhf.train.Data;
 
-/** The arena's bookkeeping on hand-made battles (generation and scoring are covered by the model tests). */
+/**
+ * The arena's bookkeeping on hand-made battles (generation and scoring are covered by the model tests), and a run where
+ * the two corners and the reward and cost models have three kinds of tokenizer: the red corner
+ * byte-level BPE, the blue corner and the cost model BeaverWorld's word level, the reward model SentencePiece-style BPE.
+ */
 class ArenaTest {
     private static final Arena ARENA = new Arena("sft", "ppo-lag", List.of(
             new Arena.Battle("p1", "r1", 1.0, 2.0, "b1", 2.0, -1.0),    // red unsafe, blue safe, blue better
@@ -36,5 +54,38 @@ class ArenaTest {
         assertEquals("Prompt,\"sft\",Reward,Cost,\"ppo-lag\",Reward,Cost", lines.get(0));
         assertEquals("\"p1\",\"r1\",1.0,2.0,\"b1\",2.0,-1.0", lines.get(1));
         assertEquals(5, lines.size());
+    }
+
+    @Test
+    void eachCornerAndEachScoreModelUsesItsOwnTokenizer(@TempDir Path dir) throws Exception {
+        Offline.apply();
+        Device cpu = Device.cpu();
+        List<String> words = TokenizerFiles.beaverWorldWords();
+        Path policyTokenizer = TokenizerFiles.write(dir.resolve("bl"), TokenizerFiles.byteLevelBpe(words), null);
+        Path scorerTokenizer = TokenizerFiles.write(dir.resolve("sp"), TokenizerFiles.sentencePieceBpe(words), null);
+        List<PromptRecord> prompts = Data.prompts("BeaverWorld-Eval/harmful:3/-1", 1);
+        try (Tokenizer tokenizer = Tokenizer.load(policyTokenizer);
+             Tokenizer rewardTokenizer = Tokenizer.load(scorerTokenizer);
+             Tokenizer costTokenizer = Tokenizer.load(KitPaths.beaverWorld());
+             CausalLM red = CausalLM.create(ModelConfig.tinyGpt2(tokenizer.vocabSize()), cpu, 1);
+             CausalLM blue = CausalLM.create(ModelConfig.tinyLlama(costTokenizer.vocabSize()), cpu, 2); // BeaverWorld's words
+             ScoreModel rewardModel = ScoreModel.create(
+                     ModelConfig.tinyLlama(rewardTokenizer.vocabSize()), ScoreType.REWARD, cpu, 3);
+             ScoreModel costModel = ScoreModel.create(
+                     ModelConfig.tinyGpt2(costTokenizer.vocabSize()), ScoreType.COST, cpu, 4)) {
+            Scorer reward = new Scorer(rewardModel, rewardTokenizer);
+            Scorer cost = new Scorer(costModel, costTokenizer);
+            Arena arena = Arena.run("red", red, tokenizer, "blue", blue, costTokenizer, reward, cost, prompts,
+                    Generation.Config.sampling(8, 5), 3, 64);
+            for (Arena.Battle b : arena.battles()) { // each answer alone, tokenized by each model's own tokenizer
+                List<SftRecord> answers = List.of(new SftRecord(b.prompt(), b.redAnswer()),
+                        new SftRecord(b.prompt(), b.blueAnswer()));
+                float[] rewards = reward.endScores(answers, 1, 64), costs = cost.endScores(answers, 1, 64);
+                assertEquals(rewards[0], b.redReward(), 1e-5);
+                assertEquals(rewards[1], b.blueReward(), 1e-5);
+                assertEquals(costs[0], b.redCost(), 1e-5);
+                assertEquals(costs[1], b.blueCost(), 1e-5);
+            }
+        }
     }
 }

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 import ai.djl.Device;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
@@ -17,12 +19,24 @@ import saferlhf.model.ModelConfig;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
+import saferlhf.model.TokenizerFiles;
+import saferlhf.model.Generation;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.PromptTemplate;
+import saferlhf.data.SftRecord;
+import saferlhf.eval.PolicySamples;
+import saferlhf.eval.PreferenceScores;
+import saferlhf.train.Data;
 import saferlhf.train.Configs;
 import saferlhf.train.MetricsLog;
 import saferlhf.train.TrainingLoop;
 
-/** The RL trainer on tiny random models: resume, the direction of lambda, and the three algorithms' metrics. */
+/**
+ * The RL trainer on tiny random models: resume, the direction of lambda, the three algorithms' metrics, and reward and
+ * cost models whose tokenizers are not the actor's.
+ */
 class PpoTrainerTest {
     private static Path models;
 
@@ -37,6 +51,22 @@ class PpoTrainerTest {
             ModelFiles.save(actor, tokenizer, dir.resolve("sft"));
             ModelFiles.save(reward, tokenizer, dir.resolve("rm"));
             ModelFiles.save(cost, tokenizer, dir.resolve("cm"));
+        }
+        // mixed tokenizers: a byte-level BPE actor (and critic), a SentencePiece-style reward model, a word-level cost model
+        Path byteLevel = TokenizerFiles.write(dir.resolve("byte-level"), TokenizerFiles.byteLevelBpe(TokenizerFiles.beaverWorldWords()),
+                TokenizerFiles.EOS_ONLY_CONFIG);
+        Path sentencePiece = TokenizerFiles.write(dir.resolve("sentencepiece"),
+                TokenizerFiles.sentencePieceBpe(TokenizerFiles.beaverWorldWords()), null);
+        try (Tokenizer a = Tokenizer.load(byteLevel); Tokenizer b = Tokenizer.load(sentencePiece);
+             Tokenizer c = Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
+             CausalLM actor = CausalLM.create(ModelConfig.tinyGpt2(a.vocabSize()), Device.cpu(), 11);
+             ScoreModel critic = ScoreModel.create(ModelConfig.tinyGpt2(a.vocabSize()), ScoreType.REWARD, Device.cpu(), 12);
+             ScoreModel reward = ScoreModel.create(ModelConfig.tinyLlama(b.vocabSize()), ScoreType.REWARD, Device.cpu(), 13);
+             ScoreModel cost = ScoreModel.create(ModelConfig.tinyGpt2(c.vocabSize()), ScoreType.COST, Device.cpu(), 14)) {
+            ModelFiles.save(actor, a, dir.resolve("mixed/sft"));
+            ModelFiles.save(critic, a, dir.resolve("mixed/critic"));
+            ModelFiles.save(reward, b, dir.resolve("mixed/rm"));
+            ModelFiles.save(cost, c, dir.resolve("mixed/cm"));
         }
     }
 
@@ -101,5 +131,74 @@ class PpoTrainerTest {
         List<Map<String, Double>> shaping = MetricsLog.read(dir.resolve("shaping/metrics.jsonl"));
         for (Map<String, Double> row : shaping) assertEquals(0.5, row.get("train/lambda"), 1e-12, "lambda stays fixed");
         assertFalse(shaping.get(0).containsKey("train/cost_critic_loss"), "one critic, for the shaped reward");
+    }
+
+    @Test
+    void rewardAndCostModelsWithOtherTokenizersScoreTheDecodedTextRetokenized(@TempDir Path dir) throws Exception {
+        Path mixed = models.resolve("mixed");
+        PpoConfig config = config("ppo-lag", dir.resolve("run"), "actor_model_name_or_path=" + mixed.resolve("sft"),
+                "reward_model_name_or_path=" + mixed.resolve("rm"), "cost_model_name_or_path=" + mixed.resolve("cm"),
+                "reward_critic_model_name_or_path=" + mixed.resolve("sft"), "cost_critic_model_name_or_path=" + mixed.resolve("critic"),
+                "max_length=40", "eval_datasets=BeaverWorld-Eval/harmful:6/-1", "per_device_eval_batch_size=3");
+        List<PromptRecord> prompts = Data.prompts("BeaverWorld-RL/train:6/-1", 3);
+        try (PpoTrainer trainer = new PpoTrainer(config);
+             Scorer reward = Scorer.load(mixed.resolve("rm"), Device.cpu()); Scorer cost = Scorer.load(mixed.resolve("cm"), Device.cpu())) {
+            reward.model().setNormalize(config.normalizeReward());
+            cost.model().setNormalize(config.normalizeCost());
+            Tokenizer actor = trainer.tokenizer();
+            assertFalse(reward.readsIdsOf(actor) || cost.readsIdsOf(actor));
+            PpoTrainer.Rollout r = trainer.rollout(prompts, 5);
+
+            // each row's text, decoded with the actor's tokenizer: the template of the prompt, then the response
+            List<SftRecord> answers = new ArrayList<>();
+            for (int b = 0; b < r.size(); b++) {
+                long[] row = Arrays.copyOfRange(r.ids(), b * r.length(), (b + 1) * r.length());
+                long[] prompt = Arrays.stream(row, 0, r.promptLength()).filter(t -> t != actor.padId()).toArray();
+                assertEquals(PromptTemplate.format(prompts.get(b).prompt()), actor.decode(prompt, true), "prompt " + b + " not truncated");
+                long[] response = Arrays.stream(row, r.promptLength(), row.length).filter(t -> t != actor.padId() && t != actor.eosId()
+                        && t != actor.bosId() && t != actor.unkId()).toArray();
+                answers.add(new SftRecord(prompts.get(b).prompt(), actor.decode(response, true)));
+            }
+            // ... scored by each model with that text tokenized by its own tokenizer, as it was trained
+            for (Scorer scorer : List.of(reward, cost)) {
+                Tokenizer.Batch direct = scorer.input(answers, Integer.MAX_VALUE);
+                assertTrue(direct.length() <= 128, "within the tiny models' positions: " + direct.length());
+                float[] expected = scorer.endScores(direct), got = scorer == reward ? r.reward() : r.cost();
+                assertArrayEquals(expected, got, 1e-6f, scorer.tokenizer().describe());
+            }
+            // evaluation: the sampled answers' text, scored the same way (the same seeded samples as evaluate() draws)
+            Map<String, Double> eval = trainer.evaluate();
+            List<PolicySamples.Sample> samples = PolicySamples.generate(trainer.actor(), actor, Data.prompts(config.evalDatasets(),
+                    config.seed()), Generation.Config.sampling(config.maxLength() / 2, config.seed()), 3, config.maxLength() / 2);
+            List<SftRecord> evalAnswers = samples.stream().map(x -> new SftRecord(x.prompt().prompt(), x.response())).toList();
+            assertEquals(PreferenceScores.mean(reward.endScores(evalAnswers, 3, config.maxLength())), eval.get("eval/reward"), 1e-6);
+            assertEquals(PreferenceScores.mean(cost.endScores(evalAnswers, 3, config.maxLength())), eval.get("eval/cost"), 1e-6);
+        }
+        // and the run trains: critics (one a fresh value head on the actor's body) and actor on the actor's ids, scores
+        // from re-tokenized text
+        TrainingLoop.Result result = PpoTrainer.train(Configs.override(config, List.of("eval_datasets=", "train_datasets=BeaverWorld-RL/train:8/-1")));
+        assertTrue(result.finished());
+        for (Map<String, Double> row : MetricsLog.read(dir.resolve("run/metrics.jsonl"))) {
+            for (String metric : List.of("train/reward", "train/cost", "train/actor_loss", "train/reward_critic_loss")) {
+                assertTrue(Double.isFinite(row.get(metric)), metric);
+            }
+        }
+    }
+
+    @Test
+    void aCriticWhoseTokenizerIsNotTheActorsIsRefused(@TempDir Path dir) {
+        Path mixed = models.resolve("mixed");
+        // no reward critic folder: the critic would start from the reward model, whose tokenizer is not the actor's
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PpoTrainer(config("ppo", dir.resolve("a"),
+                "reward_model_name_or_path=" + mixed.resolve("rm"))));
+        assertTrue(e.getMessage().startsWith("reward_critic_model_name_or_path: the reward critic (" + mixed.resolve("rm")), e.getMessage());
+        assertTrue(e.getMessage().contains("the actor (" + models.resolve("sft") + ")"), e.getMessage());
+        // a cost critic from its own folder with another tokenizer
+        e = assertThrows(IllegalArgumentException.class, () -> new PpoTrainer(config("ppo-lag", dir.resolve("b"),
+                "cost_critic_model_name_or_path=" + mixed.resolve("critic"))));
+        assertTrue(e.getMessage().startsWith("cost_critic_model_name_or_path: the cost critic (" + mixed.resolve("critic") + ")"),
+                e.getMessage());
+        assertTrue(e.getMessage().contains(mixed.resolve("critic").resolve("tokenizer.json").toString())
+                && e.getMessage().contains(models.resolve("sft").resolve("tokenizer.json").toString()), e.getMessage());
     }
 }
