@@ -34,6 +34,8 @@ public final class Transformer {
     final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
     /** RoPE inverse frequencies (headDim/2), not a parameter. */
     private final NDArray invFreq;
+    /** Low-rank adapters on the projections, or null (see {@link #adapted}). */
+    Lora lora;
 
     Transformer(ModelConfig config, NDManager manager, long seed) {
         this.config = config;
@@ -228,13 +230,13 @@ public final class Transformer {
                 .reshape(batch, nh, length, total).add(bias).softmax(-1);                                // (B, nh, L, T)
         NDArray y = att.reshape(batch, nkv, rep * length, total).matMul(v)                              // (B, nkv, rep*L, D)
                 .reshape(batch, nh, length, d).transpose(0, 2, 1, 3).reshape(batch, length, nh * d);     // (B, L, H)
-        x = x.add(Linear.linear(y, p(p + "self_attn.o_proj.weight")).head());                            // (B, L, H)
+        x = x.add(linear(y, p + "self_attn.o_proj"));                                                    // (B, L, H)
         // SwiGLU MLP: down(silu(gate(h)) * up(h))
         NDArray h2 = rmsNorm(x, p(p + "post_attention_layernorm.weight"));                               // (B, L, H)
-        NDArray gate = Linear.linear(h2, p(p + "mlp.gate_proj.weight")).head();                          // (B, L, I)
-        NDArray up = Linear.linear(h2, p(p + "mlp.up_proj.weight")).head();                              // (B, L, I)
+        NDArray gate = linear(h2, p + "mlp.gate_proj");                                                  // (B, L, I)
+        NDArray up = linear(h2, p + "mlp.up_proj");                                                      // (B, L, I)
         NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);                                        // (B, L, I)
-        return x.add(Linear.linear(act, p(p + "mlp.down_proj.weight")).head());                          // (B, L, H)
+        return x.add(linear(act, p + "mlp.down_proj"));                                                  // (B, L, H)
     }
 
     /** q * cos + rotate_half(q) * sin, with rotate_half(q) * sin = cat(q2, q1) * cat(-sin1, sin2). */
@@ -244,9 +246,15 @@ public final class Transformer {
         return q.mul(cos).add(swapped.mul(sinSigned));                   // (B, h, L, D)
     }
 
+    /** nn.Linear: x W^T + b with W (out, in), plus its adapter term. */
     private NDArray linear(NDArray x, String name) {
         NDArray bias = params.get(name + ".bias");
-        return Linear.linear(x, p(name + ".weight"), bias).head();       // x W^T + b
+        return adapted(name, x, Linear.linear(x, p(name + ".weight"), bias).head()); // x W^T + b
+    }
+
+    /** Every projection's output passes here: adds the LoRA term of module {@code name} when it has an adapter. */
+    private NDArray adapted(String name, NDArray x, NDArray y) {
+        return lora == null ? y : lora.add(name, x, y);
     }
 
     /** LlamaRMSNorm: w * x / sqrt(mean(x^2) + eps). */
@@ -281,9 +289,9 @@ public final class Transformer {
         return x.add(mlp);                                                                               // (B, L, H)
     }
 
-    /** GPT-2 Conv1D: x W + b with W (in, out). */
+    /** GPT-2 Conv1D: x W + b with W (in, out), plus its adapter term. */
     private NDArray conv1d(NDArray x, String name) {
-        return x.matMul(p(name + ".weight")).add(p(name + ".bias"));
+        return adapted(name, x, x.matMul(p(name + ".weight")).add(p(name + ".bias")));
     }
 
     private NDArray layerNorm(NDArray x, String name) {
