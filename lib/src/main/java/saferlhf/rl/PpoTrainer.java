@@ -47,7 +47,8 @@ import saferlhf.util.AtomicFiles;
 /**
  * PPO, PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, with the reference's mechanics: rollouts sampled from
  * the actor; reward and cost from the frozen reward and cost models at the last token; reference log-probabilities
- * from a frozen copy of the SFT policy; critics initialised from the reward and cost models; the KL folded into the
+ * from a frozen copy of the SFT policy (with actor LoRA adapters, {@code actor_lora_rank}, from the actor with its
+ * adapters switched off, which is the SFT policy without a second copy); critics initialised from the reward and cost models; the KL folded into the
  * per-token rewards and costs; GAE; the clipped surrogate and value losses; optional PTX; and, for PPO-Lagrangian,
  * lambda learned in log space from a window of episode costs. The equations are in {@link PpoMath}.
  *
@@ -61,7 +62,7 @@ public final class PpoTrainer implements AutoCloseable {
     private final PpoConfig config;
     private final Tokenizer tokenizer;
     private final CausalLM actor;
-    private final CausalLM reference;
+    private final CausalLM reference;       // null with actor adapters: the actor with its adapters off
     private final ScoreModel rewardModel;
     private final ScoreModel costModel;     // null for plain PPO
     private final ScoreModel rewardCritic;
@@ -96,15 +97,21 @@ public final class PpoTrainer implements AutoCloseable {
         this.config = config;
         ai.djl.Device device = Device.parse(config.device());
         this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath());
-        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed());
-        this.reference = actor.copy();
-        reference.setTrainable(false);
+        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed(), config.actorLora() != null);
+        if (config.actorLora() != null) {
+            actor.attachLora(config.actorLora(), config.actorModelNameOrPath(), config.seed());
+            this.reference = null; // the reference policy is the actor's frozen base: the actor with its adapters off
+        } else {
+            this.reference = actor.copy();
+            reference.setTrainable(false);
+        }
         this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
         this.costModel = config.usesCost()
                 ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
                 : null;
-        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), rewardModel, device);
-        this.costCritic = config.learnsLambda() ? critic(config.costCriticModelNameOrPath(), costModel, device) : null;
+        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
+        this.costCritic = config.learnsLambda()
+                ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
         this.prompts = Data.prompts(config.trainDatasets(), config.seed());
         if (prompts.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no prompts");
         this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
@@ -120,12 +127,23 @@ public final class PpoTrainer implements AutoCloseable {
         return model;
     }
 
-    /** A critic: from its own folder when given, else a copy of the score model with score type CRITIC. */
-    private static ScoreModel critic(String path, ScoreModel scoreModel, ai.djl.Device device) throws IOException {
-        if (path == null || path.isBlank()) return scoreModel.copyAs(ScoreType.CRITIC);
-        try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
-            return loaded.copyAs(ScoreType.CRITIC);
+    /**
+     * A critic: from its own folder when given, else a copy of the score model with score type CRITIC; with
+     * {@code critic_lora_rank}, adapters on its frozen body (its head trains).
+     */
+    private ScoreModel critic(String path, String scoreModelPath, ScoreModel scoreModel, ai.djl.Device device, long seedOffset)
+            throws IOException {
+        boolean own = path != null && !path.isBlank();
+        ScoreModel critic;
+        if (!own) {
+            critic = scoreModel.copyAs(ScoreType.CRITIC);
+        } else {
+            try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
+                critic = loaded.copyAs(ScoreType.CRITIC);
+            }
         }
+        if (config.criticLora() != null) critic.attachLora(config.criticLora(), own ? path : scoreModelPath, config.seed() + seedOffset);
+        return critic;
     }
 
     /** Trains (or resumes) with {@code config}; the actor is saved to {@code output_dir/model}. */
@@ -179,10 +197,10 @@ public final class PpoTrainer implements AutoCloseable {
         Engine.getInstance().setRandomSeed((int) config.seed());
 
         Map<String, Double> lastEval = Map.of();
-        try (AdamW actorOptimizer = new AdamW(actor.namedParameters(), AdamW.Config.reference(config.actorWeightDecay()));
-             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()));
+        try (AdamW actorOptimizer = new AdamW(actor.trainableParameters(), AdamW.Config.reference(config.actorWeightDecay()));
+             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()));
              AdamW costCriticOptimizer = costCritic == null ? null
-                     : new AdamW(costCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
+                     : new AdamW(costCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
             if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
             try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
                 Progress progress = new Progress(config.algorithm(), totalSteps);
@@ -243,7 +261,7 @@ public final class PpoTrainer implements AutoCloseable {
         try (NDManager step = actor.manager().newSubManager()) {
             NDArray ids = out.sequences(step), mask = out.attentionMask(step);                     // (B, T)
             float[] logProbs = actor.logProbs(ids, mask).toFloatArray();                          // (B, T-1)
-            float[] refLogProbs = reference.logProbs(ids, mask).toFloatArray();                   // (B, T-1)
+            float[] refLogProbs = referenceLogProbs(ids, mask);                                   // (B, T-1)
             float[] reward = rewardModel.scores(ids, mask, false).endScores().toFloatArray();     // (B)
             float[] cost = costModel == null ? new float[size] : costModel.scores(ids, mask, false).endScores().toFloatArray(); // (B)
             float[] rewardValues = values(rewardCritic, ids, mask);                               // (B, T-1)
@@ -258,6 +276,14 @@ public final class PpoTrainer implements AutoCloseable {
             }
             return new Rollout(size, length, out.promptLength(), out.sequences(), out.attentionMask(), logProbs, refLogProbs,
                     rewardValues, costValues, reward, cost, generated);
+        }
+    }
+
+    /** The frozen reference policy's log-probabilities: its copy, or the actor with its adapters off. */
+    private float[] referenceLogProbs(NDArray ids, NDArray mask) {
+        if (reference != null) return reference.logProbs(ids, mask).toFloatArray();
+        try (var off = actor.lora().off()) {
+            return actor.logProbs(ids, mask).toFloatArray();
         }
     }
 
@@ -343,7 +369,7 @@ public final class PpoTrainer implements AutoCloseable {
                 ptxLoss = requireFinite(ptxNll.getFloat(), "train/ptx_loss");
             }
         }
-        Nd.clipGradNorm(actor.namedParameters().values(), config.maxGradNorm());
+        Nd.clipGradNorm(actor.trainableParameters().values(), config.maxGradNorm());
         actorOptimizer.step(actorLr);
 
         // 4. the critics: clipped value loss against the returns
@@ -404,7 +430,7 @@ public final class PpoTrainer implements AutoCloseable {
             collector.backward(loss);
             value = requireFinite(loss.getFloat(), name);
         }
-        Nd.clipGradNorm(critic.namedParameters().values(), config.maxGradNorm());
+        Nd.clipGradNorm(critic.trainableParameters().values(), config.maxGradNorm());
         optimizer.step(lr);
         return value;
     }
@@ -479,9 +505,9 @@ public final class PpoTrainer implements AutoCloseable {
 
     private void restoreModels(Path checkpoint) throws IOException {
         Configs.requireSameAsSaved(config, checkpoint.resolve("arguments.json"));
-        actor.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("actor")));
-        rewardCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("reward_critic")));
-        if (costCritic != null) costCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("cost_critic")));
+        ModelFiles.restore(actor, checkpoint.resolve("actor"));
+        ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
+        if (costCritic != null) ModelFiles.restore(costCritic, checkpoint.resolve("cost_critic"));
         JsonNode state = JSON.readTree(checkpoint.resolve("rl_state.json").toFile());
         globalStep = state.get("global_step").asLong();
         logLambda = state.get("log_lambda").asDouble();
@@ -504,7 +530,7 @@ public final class PpoTrainer implements AutoCloseable {
     @Override
     public void close() {
         actor.close();
-        reference.close();
+        if (reference != null) reference.close();
         rewardModel.close();
         if (costModel != null) costModel.close();
         rewardCritic.close();

@@ -47,7 +47,21 @@ public final class Models {
      * special tokens the checkpoint lacks (new rows = mean of the old, as the reference does).
      */
     public static CausalLM causalLM(String modelNameOrPath, Tokenizer tokenizer, String device, long seed) throws IOException {
+        return causalLM(modelNameOrPath, tokenizer, device, seed, false);
+    }
+
+    /**
+     * As {@link #causalLM(String, Tokenizer, String, long)}; with {@code frozenBase} (the weights will stay frozen under
+     * LoRA adapters, which a saved adapter folder points at) a preset is refused, since its random weights are saved
+     * nowhere, and so is a tokenizer with more tokens than the base's embedding, which adapters cannot grow.
+     */
+    public static CausalLM causalLM(String modelNameOrPath, Tokenizer tokenizer, String device, long seed, boolean frozenBase)
+            throws IOException {
         ai.djl.Device target = Device.parse(device);
+        if (frozenBase && modelNameOrPath.startsWith(PRESET_PREFIX)) {
+            throw new IllegalArgumentException("LoRA adapters need a pretrained base model folder, not the preset '" + modelNameOrPath
+                    + "' (random weights that no adapter folder could point at): train it first, or set lora_rank=0");
+        }
         if (modelNameOrPath.startsWith(PRESET_PREFIX)) {
             return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
         }
@@ -57,7 +71,16 @@ public final class Models {
                     + "preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
         }
         CausalLM model = ModelFiles.loadCausalLM(folder, target);
-        if (tokenizer.vocabSize() > model.config().vocabSize()) model.resizeTokenEmbeddings(tokenizer.vocabSize());
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            if (frozenBase) {
+                int rows = model.config().vocabSize();
+                model.close();
+                throw new IllegalArgumentException("LoRA: the tokenizer has " + tokenizer.vocabSize() + " tokens but the base model "
+                        + folder + " embeds " + rows + ", and adapters cannot grow a frozen embedding: use the base model's "
+                        + "tokenizer, or fine-tune without adapters (lora_rank=0)");
+            }
+            model.resizeTokenEmbeddings(tokenizer.vocabSize());
+        }
         return model;
     }
 }
