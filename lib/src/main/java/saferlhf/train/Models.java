@@ -8,11 +8,12 @@ import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
 import saferlhf.model.ModelConfig;
 import saferlhf.model.ModelFiles;
+import saferlhf.model.PeftFiles;
 import saferlhf.model.Tokenizer;
 
 /**
  * Where a stage's model and tokenizer come from. {@code model_name_or_path} is a model folder (this kit's, or a
- * Hugging Face one placed locally) or a preset that starts from random weights: {@code preset:tiny-llama},
+ * Hugging Face one placed locally), a LoRA adapter folder (loaded as its base with the adapters merged in) or a preset that starts from random weights: {@code preset:tiny-llama},
  * {@code preset:tiny-gpt2}, {@code preset:llama-10m}. The tokenizer is the {@code tokenizer} key when given, else
  * the model folder's {@code tokenizer.json}, else BeaverWorld's.
  */
@@ -66,9 +67,10 @@ public final class Models {
             return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
         }
         Path folder = KitPaths.resolve(modelNameOrPath);
-        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))) {
-            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json) and not a "
-                    + "preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))
+                && !PeftFiles.isAdapterFolder(folder)) {
+            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json), not a LoRA "
+                    + "adapter folder (no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
         }
         CausalLM model = ModelFiles.loadCausalLM(folder, target);
         if (tokenizer.vocabSize() > model.config().vocabSize()) {
