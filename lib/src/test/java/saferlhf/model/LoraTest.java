@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.training.GradientCollector;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -292,6 +293,39 @@ class LoraTest {
             assertEquals(0.5, loaded.normalizer().mean(), 0.0);
             assertTrue(ModelTesting.maxAbsDiff(adapted, endScores(loaded)) <= 1e-5);
         }
+    }
+
+    @Test
+    void foreignAdapterConfigsAreReadOrRefusedNamingTheField(@TempDir Path dir) throws Exception {
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 4, \"lora_alpha\": 8, "
+                + "\"use_rslora\": true, \"target_modules\": \"q_proj|v_proj\", \"base_model_name_or_path\": \"meta-llama/Llama-2-7b-hf\"}");
+        PeftFiles.AdapterConfig c = PeftFiles.readConfig(dir);
+        assertEquals(8 / Math.sqrt(4), c.scaling(), 1e-12, "rsLoRA: alpha / sqrt(r)");
+        // merging into q_proj of layer 1, W (out 128, in 128) += s * B A, with s = 4 here
+        Map<String, HostTensor> weights = new LinkedHashMap<>();
+        ModelConfig tiny = ModelConfig.tinyLlama(V);
+        Lora.projections(tiny).forEach((module, shape) -> weights.put(module + ".weight",
+                new HostTensor(new float[(int) (shape[0] * shape[1])], shape)));
+        float[] a = new float[4 * 128], b = new float[128 * 4];
+        a[0] = 1f;       // A[0, 0]
+        b[3 * 4] = 0.5f; // B[3, 0]
+        Map<String, HostTensor> adapters = Map.of(
+                "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight", new HostTensor(a, new long[] {4, 128}),
+                "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight", new HostTensor(b, new long[] {128, 4}));
+        PeftFiles.mergeInto(weights, tiny, adapters, c);
+        float[] w = weights.get("model.layers.1.self_attn.q_proj.weight").data();
+        assertEquals(4 * 0.5f, w[3 * 128], 0f, "W[3, 0] += s * B[3, 0] * A[0, 0]");
+        assertEquals(0f, w[0], 0f);
+        // the base named by a hub id is not a folder here: the message says what to do
+        IOException base = assertThrows(IOException.class, () -> ModelFiles.loadCausalLM(dir, Device.cpu()));
+        assertTrue(base.getMessage().contains("base_model_name_or_path") && base.getMessage().contains("--base"), base.getMessage());
+        // what the kit cannot apply is refused with the field named
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 4, \"use_dora\": true}");
+        IOException dora = assertThrows(IOException.class, () -> PeftFiles.readConfig(dir));
+        assertTrue(dora.getMessage().contains("adapter_config.json: field 'use_dora'"), dora.getMessage());
+        Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"IA3\"}");
+        IOException type = assertThrows(IOException.class, () -> PeftFiles.readConfig(dir));
+        assertTrue(type.getMessage().contains("field 'peft_type'"), type.getMessage());
     }
 
     private static float[] endScores(ScoreModel model) {
