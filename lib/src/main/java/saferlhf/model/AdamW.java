@@ -37,13 +37,18 @@ public final class AdamW implements AutoCloseable {
     private final LinkedHashMap<String, NDArray> v = new LinkedHashMap<>();
     private long step;
 
-    /** @param params HF name -> trainable parameter (e.g. {@link CausalLM#namedParameters()}) */
+    /**
+     * @param params HF name -> parameter (e.g. {@link CausalLM#trainableParameters()}); frozen ones (that record no
+     *               gradient, such as the base weights under LoRA adapters) get no state and are never updated
+     */
     public AdamW(Map<String, NDArray> params, Config config) {
         this.config = config;
-        this.params = new LinkedHashMap<>(params);
-        NDArray any = params.values().iterator().next();
+        this.params = new LinkedHashMap<>();
+        params.forEach((name, p) -> { if (p.hasGradient()) this.params.put(name, p); });
+        if (this.params.isEmpty()) throw new IllegalArgumentException("no trainable parameters (every parameter is frozen)");
+        NDArray any = this.params.values().iterator().next();
         this.manager = any.getManager().newSubManager();
-        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+        for (Map.Entry<String, NDArray> e : this.params.entrySet()) {
             m.put(e.getKey(), manager.zeros(e.getValue().getShape()));
             v.put(e.getKey(), manager.zeros(e.getValue().getShape()));
         }

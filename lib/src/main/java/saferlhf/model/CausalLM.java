@@ -58,7 +58,7 @@ public final class CausalLM implements AutoCloseable {
         return new CausalLM(config, manager, Transformer.uninitialised(config, manager), head);
     }
 
-    /** A deep copy (e.g. the frozen reference model of PPO / DPO) on the same device. */
+    /** A deep copy of the weights (e.g. the frozen reference model of PPO / DPO) on the same device, without adapters. */
     public CausalLM copy() {
         NDManager m = NDManager.newBaseManager(manager.getDevice());
         return new CausalLM(config, m, new Transformer(body, m), lmHead == null ? null : Transformer.copyOf(lmHead, m));
@@ -78,6 +78,33 @@ public final class CausalLM implements AutoCloseable {
         if (lmHead != null) all.put("lm_head.weight", lmHead);
         return Collections.unmodifiableMap(all);
     }
+
+    /**
+     * The parameters an optimizer trains: every parameter that records gradients (all of them in full fine-tuning;
+     * with adapters, the adapters' A and B only).
+     */
+    public Map<String, NDArray> trainableParameters() {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        namedParameters().forEach((name, p) -> { if (p.hasGradient()) out.put(name, p); });
+        if (body.lora != null) out.putAll(body.lora.namedParameters());
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Puts low-rank adapters on the targeted projections and freezes every base weight (the LM head and embeddings
+     * too). Call before creating an optimizer.
+     *
+     * @param baseModelNameOrPath the folder the base weights came from (a saved adapter folder points at it)
+     */
+    public Lora attachLora(LoraConfig config, String baseModelNameOrPath, long seed) {
+        if (body.lora != null) throw new IllegalStateException("this model already has adapters");
+        body.lora = Lora.attach(body, config, baseModelNameOrPath, seed);
+        if (lmHead != null) lmHead.setRequiresGradient(false);
+        return body.lora;
+    }
+
+    /** The model's adapters, or null when it has none. */
+    public Lora lora() { return body.lora; }
 
     /** The tensors a HF checkpoint of this model holds, their shapes and how they map (identity: see {@link WeightSpec}). */
     public List<WeightSpec> weightSpecs() {
@@ -118,6 +145,7 @@ public final class CausalLM implements AutoCloseable {
      */
     public void resizeTokenEmbeddings(int newVocabSize) {
         if (newVocabSize == config.vocabSize()) return;
+        if (body.lora != null) throw new IllegalStateException("cannot grow the vocabulary of a model with adapters");
         if (newVocabSize < config.vocabSize()) throw new IllegalArgumentException("cannot shrink the vocabulary");
         String embName = config.isGpt2() ? "transformer.wte.weight" : "model.embed_tokens.weight";
         NDArray grown = Weights.growRows(body.params.get(embName), newVocabSize, manager);

@@ -19,6 +19,8 @@ import java.util.function.Function;
 final class LazyTensors extends AbstractMap<String, HostTensor> {
     private final Map<String, long[]> shapes;
     private final Function<String, float[]> reader;
+    /** Tensors put into the map: held in memory, in place of what the reader would give. */
+    private final Map<String, HostTensor> replaced = new LinkedHashMap<>();
 
     LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader) {
         this.shapes = new LinkedHashMap<>(shapes);
@@ -55,9 +57,21 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
 
     @Override
     public HostTensor get(Object name) {
+        HostTensor held = replaced.get(name);
+        if (held != null) return held;
         long[] shape = shapes.get(name);
         return shape == null ? null : new HostTensor(reader.apply((String) name), shape);
     }
+
+    /** Replaces (or adds) a tensor, held in memory from now on; returns the old values, read now. */
+    @Override
+    public HostTensor put(String name, HostTensor tensor) {
+        HostTensor old = get(name);
+        shapes.put(name, tensor.shape());
+        replaced.put(name, tensor);
+        return old;
+    }
+
 
     @Override
     public boolean containsKey(Object name) { return shapes.containsKey(name); }
@@ -67,6 +81,7 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
     public HostTensor remove(Object name) {
         HostTensor old = get(name);
         shapes.remove(name);
+        replaced.remove(name);
         return old;
     }
 

@@ -35,20 +35,34 @@ public final class ModelFiles {
             return new Metadata("causal-lm", null, null, 0, 0, 1, 0, false);
         }
 
-        static Metadata of(ScoreModel model) {
+        public static Metadata of(ScoreModel model) {
             Normalizer n = model.normalizer();
             return new Metadata("score-model", model.scoreType(), n.type(), n.momentum(), n.mean(), n.var(), n.count(),
                     model.normalizing());
         }
     }
 
-    /** Saves a causal LM and its tokenizer to {@code folder} (atomically, replacing an older model there). */
+    /**
+     * Saves a causal LM and its tokenizer to {@code folder} (atomically, replacing an older model there); a model with
+     * adapters is saved as a PEFT adapter folder (its adapters only, see {@link PeftFiles}).
+     */
     public static void save(CausalLM model, Tokenizer tokenizer, Path folder) throws IOException {
+        if (model.lora() != null) {
+            PeftFiles.save(model, tokenizer, folder);
+            return;
+        }
         write(folder, model.config(), model.toHost(), tokenizer, Metadata.causalLm());
     }
 
-    /** Saves a score model (reward, cost or critic) with its normalizer statistics. */
+    /**
+     * Saves a score model (reward, cost or critic) with its normalizer statistics; with adapters, as a PEFT adapter
+     * folder holding the adapters and the score head.
+     */
     public static void save(ScoreModel model, Tokenizer tokenizer, Path folder) throws IOException {
+        if (model.lora() != null) {
+            PeftFiles.save(model, tokenizer, folder);
+            return;
+        }
         write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model));
     }
 
@@ -67,7 +81,7 @@ public final class ModelFiles {
         }
     }
 
-    private static ObjectNode metadataJson(Metadata m) {
+    static ObjectNode metadataJson(Metadata m) {
         ObjectNode node = JSON.createObjectNode();
         node.put("kind", m.kind());
         if (m.scoreType() != null) {
@@ -83,9 +97,9 @@ public final class ModelFiles {
         return node;
     }
 
-    /** Whether a finished model folder is there: saves are atomic, so its weights file means the whole folder. */
+    /** Whether a finished model (or adapter) folder is there: saves are atomic, so its weights file means the whole folder. */
     public static boolean isComplete(Path folder) {
-        return Files.isRegularFile(folder.resolve("model.safetensors"));
+        return Files.isRegularFile(folder.resolve("model.safetensors")) || Files.isRegularFile(folder.resolve(PeftFiles.WEIGHTS_FILE));
     }
 
     /** The folder's kit metadata; a causal LM when there is no {@code saferlhf.json}. */
@@ -100,12 +114,27 @@ public final class ModelFiles {
                 n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
     }
 
-    /** Loads a causal LM from a model folder (this kit's or a Hugging Face GPT-2 / Llama / Qwen2 / Mistral one). */
+    /**
+     * Loads a causal LM from a model folder (this kit's or a Hugging Face GPT-2 / Llama / Qwen2 / Mistral one), or from
+     * a PEFT adapter folder: its base with the adapters merged in ({@link PeftFiles}).
+     */
     public static CausalLM loadCausalLM(Path folder, ai.djl.Device device) throws IOException {
+        return loadCausalLM(folder, null, device);
+    }
+
+    /** As {@link #loadCausalLM(Path, ai.djl.Device)}, with the base of an adapter folder given ({@code null}: its own). */
+    public static CausalLM loadCausalLM(Path folder, Path adapterBase, ai.djl.Device device) throws IOException {
+        if (PeftFiles.isAdapterFolder(folder)) {
+            PeftFiles.Merged merged = PeftFiles.merged(folder, adapterBase);
+            return load(CausalLM.uninitialised(merged.config(), device), merged.weights(), folder);
+        }
         Path dir = requireModelFolder(folder);
-        CausalLM model = CausalLM.uninitialised(ModelConfig.read(dir.resolve("config.json")), device);
+        return load(CausalLM.uninitialised(ModelConfig.read(dir.resolve("config.json")), device), readWeights(dir), dir);
+    }
+
+    private static CausalLM load(CausalLM model, Map<String, HostTensor> weights, Path dir) {
         try {
-            model.loadNamedParameters(readWeights(dir));
+            model.loadNamedParameters(weights);
             return model;
         } catch (RuntimeException e) {
             model.close();
@@ -113,17 +142,28 @@ public final class ModelFiles {
         }
     }
 
-    /** Loads a score model saved by {@link #save(ScoreModel, Tokenizer, Path)}, with its normalizer statistics. */
+    /**
+     * Loads a score model saved by {@link #save(ScoreModel, Tokenizer, Path)}, with its normalizer statistics (an
+     * adapter folder: its base with the adapters merged in and its own score head).
+     */
     public static ScoreModel loadScoreModel(Path folder, ai.djl.Device device) throws IOException {
-        Path dir = requireModelFolder(folder);
+        return loadScoreModel(folder, null, device);
+    }
+
+    /** As {@link #loadScoreModel(Path, ai.djl.Device)}, with the base of an adapter folder given ({@code null}: its own). */
+    public static ScoreModel loadScoreModel(Path folder, Path adapterBase, ai.djl.Device device) throws IOException {
+        boolean adapters = PeftFiles.isAdapterFolder(folder);
+        Path dir = adapters ? AtomicFiles.existingFolder(folder) : requireModelFolder(folder);
         Metadata metadata = metadata(dir);
         if (metadata.scoreType() == null) {
             throw new IllegalArgumentException(dir + " holds a causal language model, not a score model "
                     + "(use ScoreModel.fromCausalLM to start one from it)");
         }
-        ScoreModel model = ScoreModel.uninitialised(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device);
+        PeftFiles.Merged merged = adapters ? PeftFiles.merged(dir, adapterBase) : null;
+        ModelConfig config = adapters ? merged.config() : ModelConfig.read(dir.resolve("config.json"));
+        ScoreModel model = ScoreModel.uninitialised(config, metadata.scoreType(), device);
         try {
-            model.loadNamedParameters(readWeights(dir));
+            model.loadNamedParameters(adapters ? merged.weights() : readWeights(dir));
             model.useNormalizer(metadata.normalizerType(), metadata.momentum());
             model.normalizer().setStatistics(metadata.mean(), metadata.var(), metadata.count());
             model.setNormalize(metadata.normalize());
@@ -135,8 +175,24 @@ public final class ModelFiles {
     }
 
     /**
-     * Every float tensor of the folder's safetensors file(s), converted to float32 when read: the map reads a tensor
-     * from the (mapped) files each time it is asked for one and keeps nothing, so loading holds one tensor at a time.
+     * Copies the weights a training checkpoint saved in {@code folder} back into a live model (resume): the adapters
+     * alone when the model has adapters (the folder is then an adapter folder), else every parameter.
+     */
+    public static void restore(CausalLM model, Path folder) throws IOException {
+        if (model.lora() != null) PeftFiles.restore(model, folder);
+        else model.loadNamedParameters(readWeights(folder));
+    }
+
+    /** As {@link #restore(CausalLM, Path)} for a score model (adapters and score head, or every parameter). */
+    public static void restore(ScoreModel model, Path folder) throws IOException {
+        if (model.lora() != null) PeftFiles.restore(model, folder);
+        else model.loadNamedParameters(readWeights(folder));
+    }
+
+    /**
+     * Every float tensor of the folder's safetensors file(s) (an adapter folder's: the adapters), converted to float32
+     * when read: the map reads a tensor from the (mapped) files each time it is asked for one and keeps nothing, so
+     * loading holds one tensor at a time.
      */
     public static Map<String, HostTensor> readWeights(Path folder) throws IOException {
         Path dir = AtomicFiles.existingFolder(folder);
@@ -154,6 +210,8 @@ public final class ModelFiles {
             JSON.readTree(index.toFile()).path("weight_map").forEach(shard -> shards.add(shard.asText()));
             return shards.stream().map(dir::resolve).toList();
         }
+        Path adapters = dir.resolve(PeftFiles.WEIGHTS_FILE);
+        if (Files.isRegularFile(adapters)) return List.of(adapters);
         throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
                 + "are not read: convert them to safetensors)");
     }

@@ -68,7 +68,7 @@ public final class ScoreModel implements AutoCloseable {
         return new ScoreModel(m, new Transformer(lm.body(), m), type, defaultNormalizer(type), seed);
     }
 
-    /** A copy of this model with another score type (critics start from the reward and cost models). */
+    /** A copy of this model (without adapters) with another score type (critics start from the reward and cost models). */
     public ScoreModel copyAs(ScoreType type) {
         NDManager m = NDManager.newBaseManager(manager.getDevice());
         ScoreModel s = new ScoreModel(m, new Transformer(body, m), type, defaultNormalizer(type), 0);
@@ -108,6 +108,35 @@ public final class ScoreModel implements AutoCloseable {
         all.put("score_head.weight", headWeight);
         all.put("score_head.bias", headBias);
         return Collections.unmodifiableMap(all);
+    }
+
+    /** The parameters an optimizer trains: those that record gradients, plus the adapters' A and B when there are any. */
+    public Map<String, NDArray> trainableParameters() {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        namedParameters().forEach((name, p) -> { if (p.hasGradient()) out.put(name, p); });
+        if (body.lora != null) out.putAll(body.lora.namedParameters());
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Puts low-rank adapters on the body's targeted projections and freezes the body; the score head stays trainable
+     * (PEFT's {@code modules_to_save = ["score_head"]}). Call before creating an optimizer.
+     */
+    public Lora attachLora(LoraConfig config, String baseModelNameOrPath, long seed) {
+        if (body.lora != null) throw new IllegalStateException("this model already has adapters");
+        body.lora = Lora.attach(body, config, baseModelNameOrPath, seed);
+        return body.lora;
+    }
+
+    /** The model's adapters, or null when it has none. */
+    public Lora lora() { return body.lora; }
+
+    /** The score head's tensors, {@code score_head.weight} (1, H) and {@code score_head.bias} (1), live arrays. */
+    public Map<String, NDArray> head() {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        out.put("score_head.weight", headWeight);
+        out.put("score_head.bias", headBias);
+        return Collections.unmodifiableMap(out);
     }
 
     public List<WeightSpec> weightSpecs() {

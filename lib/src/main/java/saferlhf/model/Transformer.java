@@ -34,6 +34,8 @@ public final class Transformer {
     final LinkedHashMap<String, NDArray> params = new LinkedHashMap<>();
     /** RoPE inverse frequencies (headDim/2), not a parameter. */
     private final NDArray invFreq;
+    /** Low-rank adapters on the projections, or null (see {@link #adapted}). */
+    Lora lora;
 
     /** HF initialisation, deterministic in {@code seed}. */
     Transformer(ModelConfig config, NDManager manager, long seed) {
@@ -209,7 +211,8 @@ public final class Transformer {
                 String p = "transformer.h." + l + ".";
                 int layer = l;
                 x = scoped(x, in -> gpt2Attention(layer, in, bias, scale, cache));                // (B, L, H)
-                x = scoped(x, in -> in.add(conv1d(geluNew(conv1d(layerNorm(in, p + "ln_2"), p + "mlp.c_fc"), gelu), p + "mlp.c_proj"))); // (B, L, H)
+                x = scoped(x, in -> in.add(conv1d(keeping(layerNorm(in, p + "ln_2"), h -> geluNew(conv1d(h, p + "mlp.c_fc"), gelu)),
+                        p + "mlp.c_proj")));                                                        // (B, L, H)
             }
             return layerNorm(x, "transformer.ln_f");                                       // (B, L, H)
         }
@@ -248,6 +251,17 @@ public final class Transformer {
         }
     }
 
+    /** f(x) with f's temporaries freed on return, as {@link #scoped}, but x stays alive in its manager. */
+    private static NDArray keeping(NDArray x, java.util.function.UnaryOperator<NDArray> f) {
+        NDManager owner = x.getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            x.tempAttach(scope); // back to its owner when the scope closes
+            NDArray out = f.apply(x);
+            out.attach(owner);
+            return out;
+        }
+    }
+
     /** x + o_proj(attention(input_layernorm(x))), with RoPE and grouped-query attention. */
     private NDArray llamaAttention(int l, NDArray x, NDArray bias, NDArray cos, NDArray sinSigned, NDArray scale, KvCache cache) {
         String p = "model.layers." + l + ".";
@@ -268,7 +282,7 @@ public final class Transformer {
         // grouped-query attention without repeating k/v: heads kv*rep .. kv*rep+rep-1 share kv head kv (HF repeat_kv)
         NDArray qg = q.mul(scale).reshape(batch, nkv, rep * length, d);                                  // (B, nkv, rep*L, D)
         NDArray att = attentionScores(qg, k)                                                             // (B, nkv, rep*L, T)
-                .reshape(batch, nh, length, total).add(bias).softmax(-1);                                // (B, nh, L, T)
+                .reshape(batch, nh, length, total).addi(bias).softmax(-1);                               // (B, nh, L, T)
         NDArray y = att.reshape(batch, nkv, rep * length, total).matMul(v)                              // (B, nkv, rep*L, D)
                 .reshape(batch, nh, length, d).transpose(0, 2, 1, 3).reshape(batch, length, nh * d);     // (B, L, H)
         return x.add(linear(y, p + "self_attn.o_proj"));                                                 // (B, L, H)
@@ -278,9 +292,11 @@ public final class Transformer {
     private NDArray llamaMlp(int l, NDArray x) {
         String p = "model.layers." + l + ".";
         NDArray h = rmsNorm(x, p(p + "post_attention_layernorm.weight"));                                // (B, L, H)
-        NDArray gate = linear(h, p + "mlp.gate_proj");                                                   // (B, L, I)
-        NDArray up = linear(h, p + "mlp.up_proj");                                                       // (B, L, I)
-        NDArray act = gate.mul(Activation.sigmoid(gate)).mul(up);                                        // (B, L, I)
+        NDArray gate = keeping(h, in -> {                                                                // (B, L, I) silu(gate(h)),
+            NDArray g = linear(in, p + "mlp.gate_proj");                                                 //   freeing gate(h) and its
+            return g.mul(Activation.sigmoid(g));                                                         //   sigmoid before up(h)
+        });
+        NDArray act = gate.mul(linear(h, p + "mlp.up_proj"));                                            // (B, L, I)
         return x.add(linear(act, p + "mlp.down_proj"));                                                  // (B, L, H)
     }
 
@@ -302,9 +318,15 @@ public final class Transformer {
         return q.mul(cos).add(swapped.mul(sinSigned));                   // (B, h, L, D)
     }
 
+    /** nn.Linear: x W^T + b with W (out, in), plus its adapter term. */
     private NDArray linear(NDArray x, String name) {
         NDArray bias = params.get(name + ".bias");
-        return Linear.linear(x, p(name + ".weight"), bias).head();       // x W^T + b
+        return adapted(name, x, Linear.linear(x, p(name + ".weight"), bias).head()); // x W^T + b
+    }
+
+    /** Every projection's output passes here: adds the LoRA term of module {@code name} when it has an adapter. */
+    private NDArray adapted(String name, NDArray x, NDArray y) {
+        return lora == null ? y : lora.add(name, x, y);
     }
 
     /** LlamaRMSNorm: w * x / sqrt(mean(x^2) + eps). */
@@ -330,14 +352,14 @@ public final class Transformer {
             k = kv[0];                                                                                   // (B, nh, T, D)
             v = kv[1];                                                                                   // (B, nh, T, D)
         }
-        NDArray att = attentionScores(q.mul(scale), k).add(bias).softmax(-1);                            // (B, nh, L, T)
+        NDArray att = attentionScores(q.mul(scale), k).addi(bias).softmax(-1);                           // (B, nh, L, T)
         NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, hidden);                  // (B, L, H)
         return x.add(conv1d(y, p + "attn.c_proj"));                                                      // (B, L, H)
     }
 
-    /** GPT-2 Conv1D: x W + b with W (in, out). */
+    /** GPT-2 Conv1D: x W + b with W (in, out), plus its adapter term. */
     private NDArray conv1d(NDArray x, String name) {
-        return x.matMul(p(name + ".weight")).add(p(name + ".bias"));
+        return adapted(name, x, x.matMul(p(name + ".weight")).add(p(name + ".bias")));
     }
 
     private NDArray layerNorm(NDArray x, String name) {

@@ -2,6 +2,7 @@ package saferlhf.rl;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.util.List;
+import saferlhf.model.LoraConfig;
 import saferlhf.train.Configs;
 
 /**
@@ -32,6 +33,9 @@ import saferlhf.train.Configs;
  * @param lambdaMax                 upper bound of lambda; 0 or less for none
  * @param evalInterval              rl steps between evaluations
  * @param saveInterval              rl steps between resumable checkpoints; 0 at the end of each epoch only
+ * @param actorLoraRank             LoRA rank of the actor (0: full fine-tuning); with adapters the frozen reference
+ *                                  policy is the actor with its adapters switched off, not a copy (docs/lora.md)
+ * @param criticLoraRank            LoRA rank of both critics (0: full fine-tuning); their score heads always train
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
@@ -43,7 +47,10 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         boolean normalizeCost, long seed, double klCoeff, double clipRangeRatio, double clipRangeScore,
                         double clipRangeValue, double ptxCoeff, double threshold, double lambdaInit, double lambdaLr,
                         double lambdaMax, int lambdaUpdateDelaySteps, int episodeCostWindowSize, double maxGradNorm,
-                        String outputDir, int evalInterval, int saveInterval, String device) implements Configs.Validated {
+                        String outputDir, int evalInterval, int saveInterval, String device, int actorLoraRank,
+                        double actorLoraAlpha, double actorLoraDropout, String actorLoraTargetModules, int criticLoraRank,
+                        double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules)
+        implements Configs.Validated {
 
     public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping");
 
@@ -74,6 +81,8 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         if (usesCost()) Configs.requireModel("cost_model_name_or_path", costModelNameOrPath);
         require(ptxCoeff == 0 || !ptxDatasets.isBlank(), "ptx_coeff " + ptxCoeff + " needs ptx_datasets: supervised data "
                 + "(the reference's is Stanford Alpaca: give its alpaca_data.json), or set ptx_coeff=0 to train without PTX");
+        LoraConfig.check("actor_lora_", actorLoraRank, actorLoraAlpha, actorLoraDropout);
+        LoraConfig.check("critic_lora_", criticLoraRank, criticLoraAlpha, criticLoraDropout);
     }
 
     private static void require(boolean condition, String message) {
@@ -83,6 +92,18 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
     /** Whether the run uses the cost model (and, for PPO-Lagrangian, a cost critic). */
     @JsonIgnore
     public boolean usesCost() { return !algorithm.equals("ppo"); }
+
+    /** The actor's adapters, or null when {@code actor_lora_rank} is 0 (full fine-tuning). */
+    @JsonIgnore
+    public LoraConfig actorLora() {
+        return LoraConfig.of(actorLoraRank, actorLoraAlpha, actorLoraDropout, actorLoraTargetModules);
+    }
+
+    /** The critics' adapters, or null when {@code critic_lora_rank} is 0. */
+    @JsonIgnore
+    public LoraConfig criticLora() {
+        return LoraConfig.of(criticLoraRank, criticLoraAlpha, criticLoraDropout, criticLoraTargetModules);
+    }
 
     /** Whether lambda is learned (PPO-Lagrangian) rather than fixed (reward shaping) or absent (PPO). */
     @JsonIgnore
@@ -107,7 +128,8 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "checkpoints/sft/model", "checkpoints/rm/model", "checkpoints/cm/model", "", "",
                 "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
-                algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto");
+                algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto",
+                0, 8, 0.0, "", 0, 8, 0.0, "");
     }
 
     /** BeaverWorld, quick: a few dozen rl steps from the quick models, for CI and the notebooks. */
@@ -151,7 +173,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 1.0, 1.0, 1, 1, 16, 16, 16,
                 1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
-                1_000_000, 0, "auto");
+                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

@@ -49,7 +49,8 @@ import saferlhf.util.AtomicFiles;
  * PPO, PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, with the reference's mechanics: rollouts sampled from
  * the actor; reward and cost from the frozen reward and cost models at the last token (each model reads the actor's ids,
  * or the decoded text re-tokenized when its tokenizer is not the actor's: {@link Scorer}); reference log-probabilities
- * from a frozen copy of the SFT policy; critics initialised from the reward and cost models; the KL folded into the
+ * from a frozen copy of the SFT policy (with actor LoRA adapters, {@code actor_lora_rank}, from the actor with its
+ * adapters switched off, which is the SFT policy without a second copy); critics initialised from the reward and cost models; the KL folded into the
  * per-token rewards and costs; GAE; the clipped surrogate and value losses; optional PTX; and, for PPO-Lagrangian,
  * lambda learned in log space from a window of episode costs. The equations are in {@link PpoMath}.
  *
@@ -63,7 +64,7 @@ public final class PpoTrainer implements AutoCloseable {
     private final PpoConfig config;
     private final Tokenizer tokenizer;
     private final CausalLM actor;
-    private final CausalLM reference;
+    private final CausalLM reference;       // null with actor adapters: the actor with its adapters off
     private final ScoreModel rewardModel;
     private final ScoreModel costModel;     // null for plain PPO
     private final Scorer reward;            // the reward model with its own tokenizer: reads re-tokenized text if not the actor's
@@ -101,17 +102,23 @@ public final class PpoTrainer implements AutoCloseable {
         ai.djl.Device device = Device.parse(config.device());
         this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath());
         requireCriticTokenizers(config, tokenizer);
-        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed());
-        this.reference = actor.copy();
-        reference.setTrainable(false);
+        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed(), config.actorLora() != null);
+        if (config.actorLora() != null) {
+            actor.attachLora(config.actorLora(), config.actorModelNameOrPath(), config.seed());
+            this.reference = null; // the reference policy is the actor's frozen base: the actor with its adapters off
+        } else {
+            this.reference = actor.copy();
+            reference.setTrainable(false);
+        }
         this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
         this.costModel = config.usesCost()
                 ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
                 : null;
         this.reward = new Scorer(rewardModel, Models.tokenizer("", config.rewardModelNameOrPath()));
         this.cost = costModel == null ? null : new Scorer(costModel, Models.tokenizer("", config.costModelNameOrPath()));
-        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), rewardModel, device);
-        this.costCritic = config.learnsLambda() ? critic(config.costCriticModelNameOrPath(), costModel, device) : null;
+        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
+        this.costCritic = config.learnsLambda()
+                ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
         this.prompts = Data.prompts(config.trainDatasets(), config.seed());
         if (prompts.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no prompts");
         this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
@@ -152,18 +159,26 @@ public final class PpoTrainer implements AutoCloseable {
     /**
      * A critic: a copy of the score model when no folder is given; else the folder's score model, or a fresh score head on
      * the folder's causal LM (the reference's {@code AutoModelForScore.from_pretrained} of a language model), for example
-     * the actor's own folder when the score model's tokenizer is not the actor's.
+     * the actor's own folder when the score model's tokenizer is not the actor's. With {@code critic_lora_rank}, adapters
+     * on its frozen body (its head trains).
      */
-    private ScoreModel critic(String path, ScoreModel scoreModel, ai.djl.Device device) throws IOException {
-        if (path == null || path.isBlank()) return scoreModel.copyAs(ScoreType.CRITIC);
-        if (ModelFiles.metadata(KitPaths.resolve(path)).scoreType() == null) {
+    private ScoreModel critic(String path, String scoreModelPath, ScoreModel scoreModel, ai.djl.Device device, long seedOffset)
+            throws IOException {
+        boolean own = path != null && !path.isBlank();
+        ScoreModel critic;
+        if (!own) {
+            critic = scoreModel.copyAs(ScoreType.CRITIC);
+        } else if (ModelFiles.metadata(KitPaths.resolve(path)).scoreType() == null) {
             try (CausalLM lm = Models.causalLM(path, tokenizer, config.device(), config.seed())) {
-                return ScoreModel.fromCausalLM(lm, ScoreType.CRITIC, config.seed());
+                critic = ScoreModel.fromCausalLM(lm, ScoreType.CRITIC, config.seed());
+            }
+        } else {
+            try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
+                critic = loaded.copyAs(ScoreType.CRITIC);
             }
         }
-        try (ScoreModel loaded = ModelFiles.loadScoreModel(KitPaths.resolve(path), device)) {
-            return loaded.copyAs(ScoreType.CRITIC);
-        }
+        if (config.criticLora() != null) critic.attachLora(config.criticLora(), own ? path : scoreModelPath, config.seed() + seedOffset);
+        return critic;
     }
 
     /** Trains (or resumes) with {@code config}; the actor is saved to {@code output_dir/model}. */
@@ -217,10 +232,10 @@ public final class PpoTrainer implements AutoCloseable {
         Engine.getInstance().setRandomSeed((int) config.seed());
 
         Map<String, Double> lastEval = Map.of();
-        try (AdamW actorOptimizer = new AdamW(actor.namedParameters(), AdamW.Config.reference(config.actorWeightDecay()));
-             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()));
+        try (AdamW actorOptimizer = new AdamW(actor.trainableParameters(), AdamW.Config.reference(config.actorWeightDecay()));
+             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()));
              AdamW costCriticOptimizer = costCritic == null ? null
-                     : new AdamW(costCritic.namedParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
+                     : new AdamW(costCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
             if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
             try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
                 Progress progress = new Progress(config.algorithm(), totalSteps);
@@ -281,7 +296,7 @@ public final class PpoTrainer implements AutoCloseable {
         try (NDManager step = actor.manager().newSubManager()) {
             NDArray ids = out.sequences(step), mask = out.attentionMask(step);                     // (B, T)
             float[] logProbs = actor.logProbs(ids, mask).toFloatArray();                          // (B, T-1)
-            float[] refLogProbs = reference.logProbs(ids, mask).toFloatArray();                   // (B, T-1)
+            float[] refLogProbs = referenceLogProbs(ids, mask);                                   // (B, T-1)
             Tokenizer.Batch sequences = new Tokenizer.Batch(size, length, out.sequences(), out.attentionMask());
             float[] reward = this.reward.endScores(tokenizer, sequences);                        // (B), re-tokenized if needed
             float[] cost = this.cost == null ? new float[size] : this.cost.endScores(tokenizer, sequences); // (B)
@@ -297,6 +312,14 @@ public final class PpoTrainer implements AutoCloseable {
             }
             return new Rollout(size, length, out.promptLength(), out.sequences(), out.attentionMask(), logProbs, refLogProbs,
                     rewardValues, costValues, reward, cost, generated);
+        }
+    }
+
+    /** The frozen reference policy's log-probabilities: its copy, or the actor with its adapters off. */
+    private float[] referenceLogProbs(NDArray ids, NDArray mask) {
+        if (reference != null) return reference.logProbs(ids, mask).toFloatArray();
+        try (var off = actor.lora().off()) {
+            return actor.logProbs(ids, mask).toFloatArray();
         }
     }
 
@@ -382,7 +405,7 @@ public final class PpoTrainer implements AutoCloseable {
                 ptxLoss = requireFinite(ptxNll.getFloat(), "train/ptx_loss");
             }
         }
-        Nd.clipGradNorm(actor.namedParameters().values(), config.maxGradNorm());
+        Nd.clipGradNorm(actor.trainableParameters().values(), config.maxGradNorm());
         actorOptimizer.step(actorLr);
 
         // 4. the critics: clipped value loss against the returns
@@ -443,7 +466,7 @@ public final class PpoTrainer implements AutoCloseable {
             collector.backward(loss);
             value = requireFinite(loss.getFloat(), name);
         }
-        Nd.clipGradNorm(critic.namedParameters().values(), config.maxGradNorm());
+        Nd.clipGradNorm(critic.trainableParameters().values(), config.maxGradNorm());
         optimizer.step(lr);
         return value;
     }
@@ -518,9 +541,9 @@ public final class PpoTrainer implements AutoCloseable {
 
     private void restoreModels(Path checkpoint) throws IOException {
         Configs.requireSameAsSaved(config, checkpoint.resolve("arguments.json"));
-        actor.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("actor")));
-        rewardCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("reward_critic")));
-        if (costCritic != null) costCritic.loadNamedParameters(ModelFiles.readWeights(checkpoint.resolve("cost_critic")));
+        ModelFiles.restore(actor, checkpoint.resolve("actor"));
+        ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
+        if (costCritic != null) ModelFiles.restore(costCritic, checkpoint.resolve("cost_critic"));
         JsonNode state = JSON.readTree(checkpoint.resolve("rl_state.json").toFile());
         globalStep = state.get("global_step").asLong();
         logLambda = state.get("log_lambda").asDouble();
@@ -543,7 +566,7 @@ public final class PpoTrainer implements AutoCloseable {
     @Override
     public void close() {
         actor.close();
-        reference.close();
+        if (reference != null) reference.close();
         reward.close();                         // the reward model and its tokenizer
         if (cost != null) cost.close();
         rewardCritic.close();

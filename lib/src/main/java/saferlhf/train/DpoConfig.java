@@ -19,12 +19,15 @@ package saferlhf.train;
  *                         and prompts (give generation metrics judged by BeaverWorld's judge); empty for none
  * @param evalMaxNewTokens tokens generated per evaluation prompt
  * @param scaleCoeff       the DPO temperature beta: loss = -logsigmoid(scale_coeff * (better_log_ratio - worse_log_ratio))
+ * @param loraRank         LoRA rank (0: full fine-tuning); with adapters the reference model is the policy with its
+ *                         adapters switched off (no second copy) and {@code output_dir/model} is a PEFT adapter folder
  */
 public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
                         double lr, String lrSchedulerType, double lrWarmupRatio, double weightDecay, double maxGradNorm,
                         long seed, String outputDir, String evalStrategy, int evalInterval, int saveInterval, String device,
-                        int evalMaxNewTokens, double scaleCoeff) implements TrainingArguments {
+                        int evalMaxNewTokens, double scaleCoeff, int loraRank, double loraAlpha, double loraDropout,
+                        String loraTargetModules) implements TrainingArguments {
 
     @Override
     public void validate() {
@@ -38,14 +41,14 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
     public static DpoConfig full() {
         return new DpoConfig("checkpoints/sft/model", "", "BeaverWorld/train",
                 "BeaverWorld/test,BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 2, 16, 64, 1, 5e-5, "cosine", 0.03,
-                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1);
+                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "");
     }
 
     /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
     public static DpoConfig quick() {
         return new DpoConfig("checkpoints/quick/sft/model", "", "BeaverWorld/train:0.1",
                 "BeaverWorld/test:0.25,BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 5e-5,
-                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1);
+                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "");
     }
 
     /**
@@ -63,7 +66,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      */
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
-                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1);
+                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

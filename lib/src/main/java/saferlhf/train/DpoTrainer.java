@@ -20,7 +20,8 @@ import saferlhf.model.Tokenizer;
 
 /**
  * Direct Preference Optimization, as the reference's {@code DPOTrainer}: the policy starts from
- * {@code model_name_or_path} and a frozen copy of it is the reference model. Each pair's better and worse sequences
+ * {@code model_name_or_path} and a frozen copy of it is the reference model (with LoRA adapters, the policy itself with
+ * its adapters switched off). Each pair's better and worse sequences
  * ({@code BEGINNING OF CONVERSATION: USER: {prompt} ASSISTANT:{response}</s>} with BOS) go through both models in one
  * right-padded batch of 2B rows, and
  * <pre>
@@ -61,9 +62,14 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         config.validate();
         this.config = config;
         this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
-        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed());
-        this.reference = model.copy();
-        reference.setTrainable(false);
+        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
+        if (config.lora() != null) {
+            model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
+            this.reference = null; // the reference model is the policy with its adapters switched off
+        } else {
+            this.reference = model.copy();
+            reference.setTrainable(false);
+        }
         this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
         if (train.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no pairs");
         List<PreferencePair> heldOut = new ArrayList<>();
@@ -127,9 +133,17 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         NDArray ids = batch.ids(step);                                                      // (2n, L)
         NDArray mask = batch.mask(step);                                                    // (2n, L)
         NDArray logProbs = model.logProbs(ids, mask);                                       // (2n, L-1)
-        NDArray refLogProbs = reference.logProbs(ids, mask).stopGradient();                 // (2n, L-1)
+        NDArray refLogProbs = referenceLogProbs(ids, mask).stopGradient();                  // (2n, L-1)
         NDArray window = step.create(window(pairs, batch.length()), new Shape(2L * n, batch.length() - 1)); // (2n, L-1)
         return PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff());
+    }
+
+    /** The frozen reference model's log-probabilities: its copy, or with LoRA the policy with its adapters off. */
+    private NDArray referenceLogProbs(NDArray ids, NDArray mask) {
+        if (reference != null) return reference.logProbs(ids, mask);
+        try (var off = model.lora().off()) {
+            return model.logProbs(ids, mask);
+        }
     }
 
     /**
@@ -174,7 +188,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     }
 
     @Override
-    public Map<String, NDArray> parameters() { return model.namedParameters(); }
+    public Map<String, NDArray> parameters() { return model.trainableParameters(); }
 
     @Override
     public void saveModel(Path folder) throws IOException {
@@ -184,7 +198,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     /** Loads the policy's weights (the reference model stays the frozen starting model). */
     @Override
     public void restore(Path folder) throws IOException {
-        model.loadNamedParameters(ModelFiles.readWeights(folder));
+        ModelFiles.restore(model, folder);
     }
 
     public CausalLM model() { return model; }
@@ -194,7 +208,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     @Override
     public void close() {
         model.close();
-        reference.close();
+        if (reference != null) reference.close();
         tokenizer.close();
     }
 }

@@ -8,11 +8,12 @@ import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
 import saferlhf.model.ModelConfig;
 import saferlhf.model.ModelFiles;
+import saferlhf.model.PeftFiles;
 import saferlhf.model.Tokenizer;
 
 /**
  * Where a stage's model and tokenizer come from. {@code model_name_or_path} is a model folder (this kit's, or a
- * Hugging Face one placed locally) or a preset that starts from random weights: {@code preset:tiny-llama},
+ * Hugging Face one placed locally), a LoRA adapter folder (loaded as its base with the adapters merged in) or a preset that starts from random weights: {@code preset:tiny-llama},
  * {@code preset:tiny-gpt2}, {@code preset:llama-10m}. The tokenizer is the {@code tokenizer} key when given, else
  * the model folder's {@code tokenizer.json}, else BeaverWorld's.
  */
@@ -47,17 +48,41 @@ public final class Models {
      * special tokens the checkpoint lacks (new rows = mean of the old, as the reference does).
      */
     public static CausalLM causalLM(String modelNameOrPath, Tokenizer tokenizer, String device, long seed) throws IOException {
+        return causalLM(modelNameOrPath, tokenizer, device, seed, false);
+    }
+
+    /**
+     * As {@link #causalLM(String, Tokenizer, String, long)}; with {@code frozenBase} (the weights will stay frozen under
+     * LoRA adapters, which a saved adapter folder points at) a preset is refused, since its random weights are saved
+     * nowhere, and so is a tokenizer with more tokens than the base's embedding, which adapters cannot grow.
+     */
+    public static CausalLM causalLM(String modelNameOrPath, Tokenizer tokenizer, String device, long seed, boolean frozenBase)
+            throws IOException {
         ai.djl.Device target = Device.parse(device);
+        if (frozenBase && modelNameOrPath.startsWith(PRESET_PREFIX)) {
+            throw new IllegalArgumentException("LoRA adapters need a pretrained base model folder, not the preset '" + modelNameOrPath
+                    + "' (random weights that no adapter folder could point at): train it first, or set lora_rank=0");
+        }
         if (modelNameOrPath.startsWith(PRESET_PREFIX)) {
             return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
         }
         Path folder = KitPaths.resolve(modelNameOrPath);
-        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))) {
-            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json) and not a "
-                    + "preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))
+                && !PeftFiles.isAdapterFolder(folder)) {
+            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json), not a LoRA "
+                    + "adapter folder (no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
         }
         CausalLM model = ModelFiles.loadCausalLM(folder, target);
-        if (tokenizer.vocabSize() > model.config().vocabSize()) model.resizeTokenEmbeddings(tokenizer.vocabSize());
+        if (tokenizer.vocabSize() > model.config().vocabSize()) {
+            if (frozenBase) {
+                int rows = model.config().vocabSize();
+                model.close();
+                throw new IllegalArgumentException("LoRA: the tokenizer has " + tokenizer.vocabSize() + " tokens but the base model "
+                        + folder + " embeds " + rows + ", and adapters cannot grow a frozen embedding: use the base model's "
+                        + "tokenizer, or fine-tune without adapters (lora_rank=0)");
+            }
+            model.resizeTokenEmbeddings(tokenizer.vocabSize());
+        }
         return model;
     }
 }

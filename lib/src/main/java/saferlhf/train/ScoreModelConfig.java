@@ -17,6 +17,8 @@ import java.util.List;
  * @param regularization                weight of the L2 term on the end scores (0.001 in the reference's scripts)
  * @param normalizeScoreDuringTraining  normalize scores by the running statistics while training
  * @param normalizerType                {@code RunningMeanStd}, {@code ExponentialMovingAverage} or {@code None}
+ * @param loraRank                      LoRA rank on the body (0: full fine-tuning); the score head always trains, and
+ *                                      {@code output_dir/model} is then a PEFT adapter folder holding adapters and head
  */
 public record ScoreModelConfig(String scoreType, String modelNameOrPath, String tokenizer, String trainDatasets,
                                String evalDatasets, int maxLength, int epochs, int perDeviceTrainBatchSize,
@@ -24,7 +26,8 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
                                double lrWarmupRatio, double weightDecay, double maxGradNorm, long seed, String outputDir,
                                String evalStrategy, int evalInterval, int saveInterval, String device, String lossType,
                                double regularization, boolean normalizeScoreDuringTraining, String normalizerType,
-                               double normalizerMomentum) implements TrainingArguments {
+                               double normalizerMomentum, int loraRank, double loraAlpha, double loraDropout,
+                               String loraTargetModules) implements TrainingArguments {
 
     @Override
     public void validate() {
@@ -48,7 +51,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
     public static ScoreModelConfig full(String scoreType) {
         return new ScoreModelConfig(scoreType, "checkpoints/sft/model", "", "BeaverWorld/train", "BeaverWorld/test", 96, 2, 16,
                 64, 1, 1e-3, "cosine", 0.03, 0.1, 1.0, 42, "checkpoints/" + (scoreType.equals("cost") ? "cm" : "rm"), "epoch",
-                100, 0, "auto", "sequence-wise", 0.001, false, "ExponentialMovingAverage", 0.9);
+                100, 0, "auto", "sequence-wise", 0.001, false, "ExponentialMovingAverage", 0.9, 0, 8, 0.0, "");
     }
 
     /** BeaverWorld, quick: seconds, from the quick SFT model. */
@@ -56,7 +59,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
         return new ScoreModelConfig(scoreType, "checkpoints/quick/sft/model", "", "BeaverWorld/train:0.1",
                 "BeaverWorld/test:0.25", 96, 1, 16, 64, 1, 1e-3, "cosine", 0.03, 0.1, 1.0, 42,
                 "checkpoints/quick/" + (scoreType.equals("cost") ? "cm" : "rm"), "epoch", 100, 0, "auto", "sequence-wise",
-                0.001, false, "ExponentialMovingAverage", 0.9);
+                0.001, false, "ExponentialMovingAverage", 0.9, 0, 8, 0.0, "");
     }
 
     /**
@@ -77,7 +80,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
     public static ScoreModelConfig paper(String scoreType) {
         return new ScoreModelConfig(scoreType, "", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 2e-5,
                 "cosine", 0.03, 0.1, 1.0, 42, "checkpoints/paper/" + (scoreType.equals("cost") ? "cm" : "rm"), "epoch",
-                1_000_000, 0, "auto", "sequence-wise", 0.001, false, "ExponentialMovingAverage", 0.9);
+                1_000_000, 0, "auto", "sequence-wise", 0.001, false, "ExponentialMovingAverage", 0.9, 0, 8, 0.0, "");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

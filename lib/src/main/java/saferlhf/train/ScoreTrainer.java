@@ -60,11 +60,13 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
             // continue training a score model of the same type (multi-round Safe RLHF), statistics included
             this.model = ModelFiles.loadScoreModel(start, saferlhf.model.Device.parse(config.device()));
         } else {
-            try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed())) {
+            try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null)) {
                 this.model = ScoreModel.fromCausalLM(base, type, config.seed());
             }
             model.useNormalizer(normalizerType(config.normalizerType()), config.normalizerMomentum());
         }
+        // LoRA: adapters on the frozen body, the score head trains (PEFT's modules_to_save)
+        if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
         model.setNormalize(config.normalizeScoreDuringTraining());
         List<PreferencePair> pairs = Data.preferences(config.trainDatasets(), config.seed());
         for (int i = 0; i < pairs.size(); i++) train.add(tokenize(pairs.get(i), i));
@@ -196,7 +198,7 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
     }
 
     @Override
-    public Map<String, NDArray> parameters() { return model.namedParameters(); }
+    public Map<String, NDArray> parameters() { return model.trainableParameters(); }
 
     @Override
     public void saveModel(Path folder) throws IOException {
@@ -206,7 +208,7 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
     @Override
     public void restore(Path folder) throws IOException {
         ModelFiles.Metadata saved = ModelFiles.metadata(folder);
-        model.loadNamedParameters(ModelFiles.readWeights(folder));
+        ModelFiles.restore(model, folder);
         model.normalizer().setStatistics(saved.mean(), saved.var(), saved.count());
     }
 

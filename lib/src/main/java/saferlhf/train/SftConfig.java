@@ -15,12 +15,18 @@ package saferlhf.train;
  * @param evalDatasets          SFT records or dialogues (give {@code eval/loss}) or prompts (give generation metrics
  *                              judged by BeaverWorld's judge); empty for none
  * @param evalMaxNewTokens      tokens generated per evaluation prompt
+ * @param loraRank              LoRA rank (0: full fine-tuning); with adapters, {@code model_name_or_path} must be a
+ *                              model folder and {@code output_dir/model} is a PEFT adapter folder (docs/lora.md)
+ * @param loraAlpha             LoRA alpha (PEFT's default 8)
+ * @param loraDropout           LoRA dropout (PEFT's default 0)
+ * @param loraTargetModules     comma-separated HF module names; empty: PEFT's default for the family
  */
 public record SftConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
                         double lr, String lrSchedulerType, double lrWarmupRatio, double weightDecay, double maxGradNorm,
                         long seed, String outputDir, String evalStrategy, int evalInterval, int saveInterval, String device,
-                        int evalMaxNewTokens) implements TrainingArguments {
+                        int evalMaxNewTokens, int loraRank, double loraAlpha, double loraDropout,
+                        String loraTargetModules) implements TrainingArguments {
 
     @Override
     public void validate() {
@@ -33,14 +39,14 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
     public static SftConfig full() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
                 "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 3, 16, 64, 1, 2e-3, "cosine", 0.03, 0.0, 1.0,
-                42, "checkpoints/sft", "epoch", 100, 0, "auto", 48);
+                42, "checkpoints/sft", "epoch", 100, 0, "auto", 48, 0, 8, 0.0, "");
     }
 
     /** BeaverWorld, quick: one epoch (under a minute on 2 cores), for CI and the notebooks. */
     public static SftConfig quick() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
                 "BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 3e-3, "cosine", 0.03, 0.0,
-                1.0, 42, "checkpoints/quick/sft", "epoch", 100, 0, "auto", 48);
+                1.0, 42, "checkpoints/quick/sft", "epoch", 100, 0, "auto", 48, 0, 8, 0.0, "");
     }
 
     /**
@@ -59,7 +65,7 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
      */
     public static SftConfig paper() {
         return new SftConfig("", "", "", "", 512, 3, 4, 4, 8, 2e-5, "cosine", 0.03, 0.0, 1.0, 42, "checkpoints/paper/sft",
-                "epoch", 1_000_000, 0, "auto", 128);
+                "epoch", 1_000_000, 0, "auto", 128, 0, 8, 0.0, "");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

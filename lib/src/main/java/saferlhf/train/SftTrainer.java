@@ -40,7 +40,8 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
     public SftTrainer(SftConfig config) throws IOException {
         this.config = config;
         this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
-        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed());
+        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
+        if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
         for (DialogueRecord r : Data.sft(config.trainDatasets(), config.seed())) {
             train.add(tokenizer.encodeDialogue(r, config.maxLength()));
         }
@@ -139,7 +140,7 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
     }
 
     @Override
-    public Map<String, NDArray> parameters() { return model.namedParameters(); }
+    public Map<String, NDArray> parameters() { return model.trainableParameters(); }
 
     @Override
     public void saveModel(Path folder) throws IOException {
@@ -148,7 +149,7 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
 
     @Override
     public void restore(Path folder) throws IOException {
-        model.loadNamedParameters(ModelFiles.readWeights(folder));
+        ModelFiles.restore(model, folder);
     }
 
     public CausalLM model() { return model; }

@@ -51,6 +51,24 @@ public interface TrainingArguments extends Configs.Validated {
     /** {@code cpu}, {@code gpu}, {@code gpu:N} or {@code auto}. */
     String device();
 
+    /** LoRA rank r; 0 trains every weight (no adapters). */
+    int loraRank();
+
+    /** LoRA alpha: the adapter term is scaled by alpha / r. */
+    double loraAlpha();
+
+    /** Dropout on the adapters' input while training, in [0, 1). */
+    double loraDropout();
+
+    /** Comma-separated HF module names to adapt ({@code q_proj,v_proj}; {@code c_attn} for GPT-2); empty: PEFT's default. */
+    String loraTargetModules();
+
+    /** The adapters these arguments ask for, or null when {@code lora_rank} is 0. */
+    @com.fasterxml.jackson.annotation.JsonIgnore
+    default saferlhf.model.LoraConfig lora() {
+        return saferlhf.model.LoraConfig.of(loraRank(), loraAlpha(), loraDropout(), loraTargetModules());
+    }
+
     /** Validates the shared arguments (a record's own checks call this first). */
     @Override
     default void validate() {
@@ -72,6 +90,7 @@ public interface TrainingArguments extends Configs.Validated {
         require(java.util.List.of("epoch", "steps", "no").contains(a.evalStrategy()), "eval_strategy must be epoch, steps or no");
         require(java.util.List.of("constant", "linear", "cosine").contains(a.lrSchedulerType()),
                 "lr_scheduler_type must be constant, linear or cosine");
+        saferlhf.model.LoraConfig.check("lora_", a.loraRank(), a.loraAlpha(), a.loraDropout());
     }
 
     private static void require(boolean condition, String message) {

@@ -17,6 +17,8 @@ import saferlhf.model.CausalLM;
 import saferlhf.model.HostTensor;
 import saferlhf.model.ModelConfig;
 import saferlhf.model.ModelFiles;
+import saferlhf.model.PeftFiles;
+import saferlhf.model.SafeTensors;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Scorer;
@@ -100,6 +102,48 @@ class PpoTrainerTest {
                 "train/episode_cost", "train/reward", "train/cost", "train/kl_divergence", "train/ptx_loss",
                 "train/reward_with_kl_penalty", "train/cost_advantage", "train/mean_generated_length")) {
             assertTrue(MetricsLog.read(dir.resolve("whole/metrics.jsonl")).get(0).containsKey(metric), metric);
+        }
+    }
+
+    @Test
+    void aLoraRunUsesTheActorWithAdaptersOffAsItsReferenceAndResumesExactly(@TempDir Path dir) throws Exception {
+        String[] lora = {"actor_lora_rank=4", "actor_lora_alpha=8", "actor_lora_dropout=0.1", "actor_lora_target_modules=c_attn,c_fc",
+                "critic_lora_rank=2", "critic_lora_dropout=0.1", "actor_lr=1e-3"};
+        TrainingLoop.Result uninterrupted = PpoTrainer.train(config("ppo-lag", dir.resolve("whole"), lora));
+        assertEquals(6, uninterrupted.totalSteps());
+        PpoConfig resumed = config("ppo-lag", dir.resolve("resumed"), lora);
+        try (PpoTrainer trainer = new PpoTrainer(resumed)) {
+            assertFalse(trainer.run(2).finished());
+        }
+        Path checkpoint = dir.resolve("resumed/checkpoint");
+        for (String part : List.of("actor", "reward_critic", "cost_critic")) {
+            assertTrue(PeftFiles.isAdapterFolder(checkpoint.resolve(part)), part);
+            assertFalse(java.nio.file.Files.exists(checkpoint.resolve(part).resolve("model.safetensors")), part + ": no copy of the base");
+        }
+        for (String name : SafeTensors.open(checkpoint.resolve("actor_optimizer.safetensors")).names()) {
+            assertTrue(name.contains(".lora_A.") || name.contains(".lora_B."), "actor state only for adapters: " + name);
+        }
+        assertTrue(SafeTensors.open(checkpoint.resolve("reward_critic_optimizer.safetensors")).names().contains("m.score_head.weight"),
+                "the critic's head trains");
+        assertTrue(PpoTrainer.train(resumed).finished());
+
+        for (String part : List.of("model", "reward_critic", "cost_critic")) {
+            Map<String, HostTensor> a = ModelFiles.readWeights(dir.resolve("whole").resolve(part));
+            Map<String, HostTensor> b = ModelFiles.readWeights(dir.resolve("resumed").resolve(part));
+            assertEquals(a.keySet(), b.keySet());
+            for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), part + ": " + name);
+        }
+        List<Map<String, Double>> metrics = MetricsLog.read(dir.resolve("whole/metrics.jsonl"));
+        assertEquals(metrics, MetricsLog.read(dir.resolve("resumed/metrics.jsonl")));
+        // the first rollout's actor has B = 0: exactly its reference; later rollouts drift from the frozen base
+        assertEquals(0.0, metrics.get(0).get("train/kl_divergence"), 0.0);
+        assertNotEquals(0.0, metrics.get(4).get("train/kl_divergence"), "the reference is not the moving actor");
+
+        assertEquals(models.resolve("rm").toString(), PeftFiles.readConfig(dir.resolve("whole/reward_critic")).baseModelNameOrPath());
+        try (CausalLM actor = ModelFiles.loadCausalLM(uninterrupted.modelFolder(), Device.cpu());
+             ScoreModel critic = ModelFiles.loadScoreModel(dir.resolve("whole/cost_critic"), Device.cpu())) {
+            assertNull(actor.lora(), "an adapter folder loads merged");
+            assertEquals(ScoreType.CRITIC, critic.scoreType());
         }
     }
 
