@@ -5,7 +5,8 @@
 #
 # Steps (each one is skipped when its result is already there, so the script can be run again):
 #   1. Debian packages: a JDK 17 with jshell, Maven, fonts for chart rendering, jupyter-nbconvert
-#      (nbconvert + nbclient + jupyter-client); with --with-notebook-ui also jupyter-notebook.
+#      (nbconvert + nbclient + jupyter-client), tcmalloc (./saferlhf preloads it: less memory); with
+#      --with-notebook-ui also jupyter-notebook.
 #   2. The rapaio Java kernel jar from Maven Central, into environment/.cache/ (git-ignored).
 #   3. The kit itself (lib/target/saferlhf.jar + lib/target/lib/*.jar) with `mvn -B -DskipTests package`,
 #      when absent (or always with --rebuild).
@@ -50,7 +51,8 @@ if [ "$(id -u)" -ne 0 ]; then
   if command -v sudo >/dev/null 2>&1; then SUDO=(sudo); fi
 fi
 
-packages=(openjdk-17-jdk-headless maven fontconfig fonts-dejavu-core jupyter-nbconvert python3-nbclient python3-jupyter-client)
+packages=(openjdk-17-jdk-headless maven fontconfig fonts-dejavu-core jupyter-nbconvert python3-nbclient python3-jupyter-client
+          libtcmalloc-minimal4)
 $with_ui && packages+=(jupyter-notebook)
 
 missing=()

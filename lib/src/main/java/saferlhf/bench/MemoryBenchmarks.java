@@ -35,7 +35,8 @@ import java.util.Random;
  *       tokens (the second step also holds AdamW's two moments).</li>
  * </ol>
  * The kit's peak is the child JVM's VmHWM, PyTorch's the ru_maxrss of {@code bench_torch_memory.py} (Debian's PyTorch,
- * the same plain LLaMA as {@code bench_torch_train_step.py}). Target: kit / PyTorch <= 1.3 on each part.
+ * the same plain LLaMA as {@code bench_torch_train_step.py}), both with the allocator this process was started with
+ * ({@link #allocator}). Target: kit / PyTorch <= 1.3 on each part.
  */
 public final class MemoryBenchmarks {
     private MemoryBenchmarks() {}
@@ -120,6 +121,7 @@ public final class MemoryBenchmarks {
         out.set("sizes", JSON.valueToTree(o.sizes()));
         out.put("params", o.sizes().modelConfig().parameterCount());
         out.put("load_average_before", ModelBenchmarks.loadAverage());
+        out.put("allocator", allocator());
         out.put("target", TARGET);
         ObjectNode parts = out.putObject("parts");
         for (String part : PARTS) {
@@ -142,6 +144,15 @@ public final class MemoryBenchmarks {
         }
         out.put("load_average_after", ModelBenchmarks.loadAverage());
         return out;
+    }
+
+    /**
+     * The malloc both sides run with: children inherit this process's environment, so a tcmalloc that {@code ./saferlhf}
+     * preloads serves the kit's JVMs and PyTorch alike.
+     */
+    static String allocator() {
+        String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
+        return preload.contains("tcmalloc") ? "tcmalloc (LD_PRELOAD " + preload + ")" : "glibc malloc";
     }
 
     /** One part in this process (the child JVM's side): its figures and this process's peak RSS. */
@@ -275,7 +286,8 @@ public final class MemoryBenchmarks {
             t.append(String.format(", Python + torch %s %.1f MB", any.get("torch").get("torch_version").asText(),
                     any.get("torch").get("rss_mb_before_model").asDouble()));
         }
-        t.append(String.format("%nPeak RSS: VmHWM of a fresh JVM per part, ru_maxrss of a fresh Python per part.%n"));
+        t.append(String.format("%nPeak RSS: VmHWM of a fresh JVM per part, ru_maxrss of a fresh Python per part; both with %s%n",
+                r.get("allocator").asText()));
         return t.toString();
     }
 }
