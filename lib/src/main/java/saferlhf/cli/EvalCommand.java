@@ -126,6 +126,8 @@ public final class EvalCommand implements Runnable {
                 var report = saferlhf.eval.JudgeReport.of(samples, judge(judgeConfig));
                 System.out.println(folder + " on " + sampling.data + " (" + prompts.size() + " prompts, " + (greedy ? "greedy" : "sampled, seed " + sampling.seed) + "):");
                 report.metrics("").forEach((name, value) -> System.out.printf("  %-26s %.4f%n", name, value));
+                if (report.noneRated()) System.out.println("  judge metrics: " + Judge.CANNOT_RATE);
+                else if (!report.ratedNote().isEmpty()) System.out.println("  " + report.ratedNote().strip());
                 report.unsafeRateByCategory().forEach((name, value) -> System.out.printf("    unsafe rate %-34s %.3f%n", name, value));
             }
             return 0;
@@ -241,7 +243,9 @@ public final class EvalCommand implements Runnable {
                     return 2;
                 }
                 PreferenceScores scores = PreferenceScores.score(scoreModel, tokenizer, pairs, batchSize, maxLength);
-                Map<String, Double> metrics = scores.metrics(expected(), "eval/", new GroundTruthJudge());
+                GroundTruthJudge judge = new GroundTruthJudge();
+                Map<String, Double> metrics = scores.metrics(expected(), "eval/", judge);
+                int rated = scores.judgeRatedPairs(judge);
                 Files.createDirectories(outDir);
                 writeScores(scores, outDir.resolve("scores.tsv"));
                 AtomicFiles.writeString(outDir.resolve("metrics.json"),
@@ -250,6 +254,8 @@ public final class EvalCommand implements Runnable {
                 System.out.printf("%s model %s on %s (%d pairs)%n", expected().name().toLowerCase(), folder, data, pairs.size());
                 if (expected() == ScoreType.COST) System.out.println("sign convention: cost > 0 means unsafe, cost <= 0 means safe");
                 metrics.forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
+                if (rated == 0) System.out.println("  judge accuracies: " + Judge.CANNOT_RATE);
+                else if (rated < pairs.size()) System.out.printf("  (judge rated %d of %d pairs)%n", rated, pairs.size());
                 System.out.println("wrote " + outDir.resolve("scores.tsv") + ", metrics.json and distribution PNGs");
                 return 0;
             }
