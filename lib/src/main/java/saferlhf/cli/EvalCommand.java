@@ -69,9 +69,9 @@ public final class EvalCommand implements Runnable {
         @Option(names = "--blue", required = true, description = "the blue corner's model folder (Assistant 2 when judged side by side)")
         Path blue;
 
-        Path redFolder() { return KitPaths.resolve(red.toString()); }
+        Path redFolder() { return modelFolder(red); }
 
-        Path blueFolder() { return KitPaths.resolve(blue.toString()); }
+        Path blueFolder() { return modelFolder(blue); }
 
         String redName() { return name(redFolder()); }
 
@@ -88,6 +88,13 @@ public final class EvalCommand implements Runnable {
             Path name = modelFolder.getFileName().toString().equals("model") ? modelFolder.getParent().getFileName() : modelFolder.getFileName();
             return name.toString();
         }
+    }
+
+    /** A model folder given on the command line, resolved; an input error naming it when it is missing or holds no config.json. */
+    static Path modelFolder(Path given) {
+        Path folder = KitPaths.resolve(given.toString());
+        ModelFiles.requireModelFolder(folder);
+        return folder;
     }
 
     /** The judge: BeaverWorld's ground truth, or the model judge configured in a JSON file. */
@@ -117,7 +124,7 @@ public final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path folder = KitPaths.resolve(model.toString());
+            Path folder = modelFolder(model);
             var prompts = sampling.prompts();
             try (Tokenizer tokenizer = Tokenizer.load(folder);
                  saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, sampling.device())) {
@@ -160,8 +167,8 @@ public final class EvalCommand implements Runnable {
             try (Tokenizer tokenizer = Tokenizer.load(corners.redFolder());
                  saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), target);
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
-                 ScoreModel reward = ModelFiles.loadScoreModel(KitPaths.resolve(rewardModel.toString()), target);
-                 ScoreModel cost = ModelFiles.loadScoreModel(KitPaths.resolve(costModel.toString()), target)) {
+                 ScoreModel reward = ModelFiles.loadScoreModel(modelFolder(rewardModel), target);
+                 ScoreModel cost = ModelFiles.loadScoreModel(modelFolder(costModel), target)) {
                 saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, corners.blueName(), blueModel, tokenizer,
                         reward, cost, prompts, sampling.generation(), 64, 96);
                 Path outDir = corners.outDir(out, "arena");
@@ -234,7 +241,7 @@ public final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path folder = KitPaths.resolve(model.toString());
+            Path folder = modelFolder(model);
             Path outDir = out != null ? KitPaths.resolve(out.toString()) : folder.resolveSibling("eval");
             List<PreferencePair> pairs = Data.preferences(data, 42);
             try (Tokenizer tokenizer = Tokenizer.load(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * Model folders in the Hugging Face layout: {@code config.json}, {@code model.safetensors} (float32),
@@ -94,12 +96,16 @@ public final class ModelFiles {
     public static Metadata metadata(Path folder) throws IOException {
         Path file = AtomicFiles.existingFolder(folder).resolve(KIT_METADATA);
         if (!Files.isRegularFile(file)) return Metadata.causalLm();
-        JsonNode n = JSON.readTree(file.toFile());
+        JsonNode n = JsonFiles.readObject(file);
         if (!n.has("score_type")) return Metadata.causalLm();
-        return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
-                Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("normalizer_momentum").asDouble(0.9),
-                n.path("mean").asDouble(0),
-                n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
+        try {
+            return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
+                    Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("normalizer_momentum").asDouble(0.9),
+                    n.path("mean").asDouble(0),
+                    n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
+        } catch (IllegalArgumentException e) { // an unknown score or normalizer type
+            throw new InputError(file, e.getMessage(), e);
+        }
     }
 
     /** Loads a causal LM from a model folder (this kit's or a Hugging Face GPT-2 / Llama / Qwen2 / Mistral one). */
@@ -109,9 +115,15 @@ public final class ModelFiles {
         try {
             model.loadNamedParameters(readWeights(dir));
             return model;
+        } catch (InputError | IOException e) { // they name the file at fault
+            model.close();
+            throw e;
+        } catch (IllegalArgumentException e) { // missing weights, wrong shapes
+            model.close();
+            throw new InputError(dir, e.getMessage(), e);
         } catch (RuntimeException e) {
             model.close();
-            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+            throw e;
         }
     }
 
@@ -120,7 +132,7 @@ public final class ModelFiles {
         Path dir = requireModelFolder(folder);
         Metadata metadata = metadata(dir);
         if (metadata.scoreType() == null) {
-            throw new IllegalArgumentException(dir + " holds a causal language model, not a score model "
+            throw new InputError(dir, "holds a causal language model, not a score model "
                     + "(use ScoreModel.fromCausalLM to start one from it)");
         }
         ScoreModel model = ScoreModel.create(ModelConfig.read(dir.resolve("config.json")), metadata.scoreType(), device, 0);
@@ -130,9 +142,15 @@ public final class ModelFiles {
             model.normalizer().setStatistics(metadata.mean(), metadata.var(), metadata.count());
             model.setNormalize(metadata.normalize());
             return model;
+        } catch (InputError | IOException e) { // they name the file at fault
+            model.close();
+            throw e;
+        } catch (IllegalArgumentException e) { // missing weights, wrong shapes
+            model.close();
+            throw new InputError(dir, e.getMessage(), e);
         } catch (RuntimeException e) {
             model.close();
-            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+            throw e;
         }
     }
 
@@ -150,17 +168,23 @@ public final class ModelFiles {
         Path index = dir.resolve("model.safetensors.index.json");
         if (Files.isRegularFile(index)) {
             java.util.TreeSet<String> shards = new java.util.TreeSet<>();
-            JSON.readTree(index.toFile()).path("weight_map").forEach(shard -> shards.add(shard.asText()));
+            JsonFiles.readObject(index).path("weight_map").forEach(shard -> shards.add(shard.asText()));
             return shards.stream().map(dir::resolve).toList();
         }
-        throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
+        throw new InputError(dir, "no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
                 + "are not read: convert them to safetensors)");
     }
 
-    private static Path requireModelFolder(Path folder) throws IOException {
+    /**
+     * The folder to load a model from ({@code folder}, or the copy an interrupted save left); an {@link InputError} when
+     * it is missing, is a file, or holds no {@code config.json}.
+     */
+    public static Path requireModelFolder(Path folder) {
         Path dir = AtomicFiles.existingFolder(folder);
+        if (!Files.exists(dir)) throw new InputError(folder, "no such model folder");
+        if (!Files.isDirectory(dir)) throw new InputError(folder, "not a model folder (a file; a model folder holds config.json and model.safetensors)");
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            throw new IOException(folder + ": not a model folder (no config.json)");
+            throw new InputError(folder, "not a model folder (no config.json)");
         }
         return dir;
     }

@@ -55,6 +55,10 @@ import saferlhf.util.AtomicFiles;
  */
 public record Reproduction(String preset, String outputDir, long seed) {
 
+    public Reproduction {
+        SftConfig.preset(preset); // an unknown preset is refused before any folder is made
+    }
+
     /** Fixed lambdas of the reward-shaping sweep. */
     public static List<Double> shapingLambdas(String preset) {
         return preset.equals("quick") ? List.of(0.5, 2.0) : List.of(0.25, 1.0, 4.0);

@@ -118,7 +118,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return switch (name) {
             case "quick" -> quick(algorithm);
             case "full" -> full(algorithm);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            default -> throw new saferlhf.train.Configs.ConfigException("unknown preset '" + name + "' (quick, full)", null);
         };
     }
 }

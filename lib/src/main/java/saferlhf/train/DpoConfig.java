@@ -52,7 +52,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
         return switch (name) {
             case "quick" -> quick();
             case "full" -> full();
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            default -> throw new Configs.ConfigException("unknown preset '" + name + "' (quick, full)", null);
         };
     }
 }

@@ -37,8 +37,8 @@ public final class Models {
             case "tiny-llama" -> ModelConfig.tinyLlama(vocabSize);
             case "tiny-gpt2" -> ModelConfig.tinyGpt2(vocabSize);
             case "llama-10m" -> ModelConfig.llama10M(vocabSize);
-            default -> throw new IllegalArgumentException("unknown model preset '" + name
-                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+            default -> throw new Configs.ConfigException("unknown model preset '" + name
+                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)", null);
         };
     }
 
@@ -52,9 +52,9 @@ public final class Models {
             return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
         }
         Path folder = KitPaths.resolve(modelNameOrPath);
-        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))) {
-            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json) and not a "
-                    + "preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+        if (!Files.exists(saferlhf.util.AtomicFiles.existingFolder(folder))) {
+            throw new saferlhf.util.InputError(folder, "no such model folder, and not a preset (preset:tiny-llama, "
+                    + "preset:tiny-gpt2, preset:llama-10m)");
         }
         CausalLM model = ModelFiles.loadCausalLM(folder, target);
         if (tokenizer.vocabSize() > model.config().vocabSize()) model.resizeTokenEmbeddings(tokenizer.vocabSize());

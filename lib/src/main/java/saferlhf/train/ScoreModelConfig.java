@@ -63,7 +63,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
         return switch (name) {
             case "quick" -> quick(scoreType);
             case "full" -> full(scoreType);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            default -> throw new Configs.ConfigException("unknown preset '" + name + "' (quick, full)", null);
         };
     }
 }

@@ -47,7 +47,7 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
         return switch (name) {
             case "quick" -> quick();
             case "full" -> full();
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full)");
+            default -> throw new Configs.ConfigException("unknown preset '" + name + "' (quick, full)", null);
         };
     }
 }
