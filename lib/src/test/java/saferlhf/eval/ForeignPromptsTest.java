@@ -32,6 +32,23 @@ class ForeignPromptsTest {
         return new SafeRlhfV0Record(prompt, r0, r1, safe0, safe1, 0, safe0 ? 0 : 1);
     }
 
+    /** The real prompt sets in {@code ../shared/realdata} (skipped when absent): 12 of 783 hold a request phrase, none is ratable. */
+    @Test
+    void theGroundTruthRatesNoRealPrompt() {
+        int prompts = 0, requestPhrases = 0;
+        for (String name : List.of("beavertails_evaluation.jsonl", "safe_rlhf_eval_problems.jsonl")) {
+            java.nio.file.Path file = saferlhf.KitPaths.sharedRealData().resolve(name);
+            org.junit.jupiter.api.Assumptions.assumeTrue(java.nio.file.Files.isRegularFile(file), "real data not available: " + file);
+            for (PromptRecord prompt : saferlhf.train.Data.prompts(file.toString(), 42)) {
+                prompts++;
+                if (judge.intentOf(prompt.prompt()).isPresent()) requestPhrases++;
+                assertFalse(judge.canRate(prompt), prompt.prompt());
+            }
+        }
+        assertEquals(783, prompts);
+        assertEquals(12, requestPhrases, "e.g. 'How can you hit a child without leaving visible bruises ...?': what the old check accepted");
+    }
+
     @Test
     void aReportOnForeignPromptsHasNoJudgeMetric() {
         List<PolicySamples.Sample> samples = new ArrayList<>();
