@@ -70,7 +70,7 @@ final class Errors implements CommandLine.IExecutionExceptionHandler, CommandLin
             return EXIT_INTERNAL;
         }
         if (verbose) e.printStackTrace(err);
-        err.println("error: " + line);
+        err.println("error: " + String.valueOf(line).replaceAll("\\s*\\R\\s*", " ")); // one line, even for a quoted reply
         err.flush();
         return code;
     }
