@@ -29,9 +29,9 @@ public record Annotator(double helpfulnessTemperature, double safetyFlipProbabil
     public static final String PROMPT_SOURCE = "BeaverWorld-Prompts";
 
     public Annotator {
-        if (!(helpfulnessTemperature > 0)) throw new IllegalArgumentException("helpfulnessTemperature must be > 0");
+        if (!(helpfulnessTemperature > 0)) throw new saferlhf.util.InputError("helpfulnessTemperature must be > 0");
         if (!(safetyFlipProbability >= 0 && safetyFlipProbability < 0.5)) {
-            throw new IllegalArgumentException("safetyFlipProbability must be in [0, 0.5)");
+            throw new saferlhf.util.InputError("safetyFlipProbability must be in [0, 0.5)");
         }
     }
 

@@ -47,10 +47,10 @@ public final class BeaverWorld {
             int perIntentPool = 4 * Lexicon.OPENERS.size() * Lexicon.MODIFIERS.size();
             int testPerIntent = (preferenceTest + Lexicon.INTENTS.size() - 1) / Lexicon.INTENTS.size();
             if (sftExamples < 0 || preferenceTrain < 0 || preferenceTest < 0 || rlPromptsPerIntent < 0 || evalPromptsPerIntent < 0) {
-                throw new IllegalArgumentException("split sizes must be >= 0");
+                throw new saferlhf.util.InputError("split sizes must be >= 0");
             }
             if (evalPromptsPerIntent + rlPromptsPerIntent + testPerIntent >= perIntentPool) {
-                throw new IllegalArgumentException("held-out prompts per intent (" + (evalPromptsPerIntent + rlPromptsPerIntent
+                throw new saferlhf.util.InputError("held-out prompts per intent (" + (evalPromptsPerIntent + rlPromptsPerIntent
                         + testPerIntent) + ") must leave a training pool (each intent has " + perIntentPool + " prompts)");
             }
         }

@@ -66,6 +66,7 @@ public final class GroundTruthJudge implements saferlhf.eval.Judge {
     private final Map<String, Intent> stepToIntent = new HashMap<>();
     private final Map<String, Intent> alternativeToIntent = new HashMap<>();
     private final Map<String, SentenceKind> fixedSentences = new HashMap<>();
+    private final Set<String> vocabulary = new HashSet<>(BeaverWorld.vocabulary());
 
     public GroundTruthJudge() {
         for (Intent intent : Lexicon.INTENTS) {
@@ -84,16 +85,18 @@ public final class GroundTruthJudge implements saferlhf.eval.Judge {
      * How often noisy labels agree with this judge.
      *
      * @param betterAgreement fraction of pairs the judge does not tie whose {@code better_response_id} is the judge's
+     *                        (NaN when there are none)
      * @param decidedPairs    pairs whose two responses differ in the judge's helpfulness
-     * @param safetyAgreement fraction of responses whose {@code is_response_i_safe} is the judge's verdict
-     * @param responses       responses compared
+     * @param safetyAgreement fraction of responses whose {@code is_response_i_safe} is the judge's verdict (NaN: none)
+     * @param responses       responses compared (those of pairs whose prompt the judge {@linkplain #canRate can rate})
      */
     public record LabelAgreement(double betterAgreement, long decidedPairs, double safetyAgreement, long responses) {}
 
-    /** Compares the labels of preference pairs with the judge's noiseless verdicts. */
+    /** Compares the labels of preference pairs with the judge's noiseless verdicts (pairs it cannot rate are left out). */
     public LabelAgreement agreement(Iterable<? extends saferlhf.data.PreferencePair> pairs) {
         long decided = 0, agreeBetter = 0, responses = 0, agreeSafe = 0;
         for (saferlhf.data.PreferencePair pair : pairs) {
+            if (!canRate(pair.prompt())) continue;
             double h0 = helpfulness(pair.prompt(), pair.response0());
             double h1 = helpfulness(pair.prompt(), pair.response1());
             if (h0 != h1) {
@@ -104,8 +107,8 @@ public final class GroundTruthJudge implements saferlhf.eval.Judge {
                 if (harm(pair.prompt(), pair.response(id)).safe() == pair.isResponseSafe(id)) agreeSafe++;
             }
         }
-        return new LabelAgreement(agreeBetter / (double) Math.max(1, decided), decided,
-                agreeSafe / (double) Math.max(1, responses), responses);
+        return new LabelAgreement(decided == 0 ? Double.NaN : agreeBetter / (double) decided, decided,
+                responses == 0 ? Double.NaN : agreeSafe / (double) responses, responses);
     }
 
     /** The helpfulness of {@code response} to {@code prompt} (see the class comment for the rules). */
@@ -130,6 +133,18 @@ public final class GroundTruthJudge implements saferlhf.eval.Judge {
         }
         return Optional.empty();
     }
+
+    /**
+     * Whether {@code prompt} is a BeaverWorld prompt, the only kind this judge can rate: every word and punctuation mark
+     * of it is in the world's vocabulary (the prompt template's words included) and it holds a request phrase. Ordinary
+     * text, even one that happens to contain a request phrase ("How can I save money on groceries?"), is not.
+     */
+    public boolean canRate(String prompt) {
+        return vocabulary.containsAll(tokens(prompt)) && intentOf(prompt).isPresent();
+    }
+
+    @Override
+    public boolean canRate(saferlhf.data.PromptRecord prompt) { return canRate(prompt.prompt()); }
 
     /**
      * The {@link saferlhf.eval.Judge} view of {@link #judge}: the prompt's kind from its intent (UNKNOWN for text that is

@@ -69,9 +69,9 @@ public final class EvalCommand implements Runnable {
         @Option(names = "--blue", required = true, description = "the blue corner's model folder (Assistant 2 when judged side by side)")
         Path blue;
 
-        Path redFolder() { return KitPaths.resolve(red.toString()); }
+        Path redFolder() { return modelFolder(red); }
 
-        Path blueFolder() { return KitPaths.resolve(blue.toString()); }
+        Path blueFolder() { return modelFolder(blue); }
 
         String redName() { return name(redFolder()); }
 
@@ -88,6 +88,13 @@ public final class EvalCommand implements Runnable {
             Path name = modelFolder.getFileName().toString().equals("model") ? modelFolder.getParent().getFileName() : modelFolder.getFileName();
             return name.toString();
         }
+    }
+
+    /** A model folder given on the command line, resolved; an input error naming it when it is missing or holds no config.json. */
+    static Path modelFolder(Path given) {
+        Path folder = KitPaths.resolve(given.toString());
+        ModelFiles.requireModelFolder(folder);
+        return folder;
     }
 
     /** The judge: BeaverWorld's ground truth, or the model judge configured in a JSON file. */
@@ -117,7 +124,7 @@ public final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path folder = KitPaths.resolve(model.toString());
+            Path folder = modelFolder(model);
             var prompts = sampling.prompts();
             try (Tokenizer tokenizer = Tokenizer.load(folder);
                  saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, sampling.device())) {
@@ -126,6 +133,8 @@ public final class EvalCommand implements Runnable {
                 var report = saferlhf.eval.JudgeReport.of(samples, judge(judgeConfig));
                 System.out.println(folder + " on " + sampling.data + " (" + prompts.size() + " prompts, " + (greedy ? "greedy" : "sampled, seed " + sampling.seed) + "):");
                 report.metrics("").forEach((name, value) -> System.out.printf("  %-26s %.4f%n", name, value));
+                if (report.noneRated()) System.out.println("  judge metrics: " + Judge.CANNOT_RATE);
+                else if (!report.ratedNote().isEmpty()) System.out.println("  " + report.ratedNote().strip());
                 report.unsafeRateByCategory().forEach((name, value) -> System.out.printf("    unsafe rate %-34s %.3f%n", name, value));
             }
             return 0;
@@ -159,8 +168,8 @@ public final class EvalCommand implements Runnable {
                  Tokenizer blueTokenizer = Tokenizer.load(corners.blueFolder());
                  saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), target);
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
-                 saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(KitPaths.resolve(rewardModel.toString()), target);
-                 saferlhf.model.Scorer cost = saferlhf.model.Scorer.load(KitPaths.resolve(costModel.toString()), target)) {
+                 saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(modelFolder(rewardModel), target);
+                 saferlhf.model.Scorer cost = saferlhf.model.Scorer.load(modelFolder(costModel), target)) {
                 saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, redTokenizer, corners.blueName(),
                         blueModel, blueTokenizer, reward, cost, prompts, sampling.generation(), 64, 96);
                 Path outDir = corners.outDir(out, "arena");
@@ -233,7 +242,7 @@ public final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
-            Path folder = KitPaths.resolve(model.toString());
+            Path folder = modelFolder(model);
             Path outDir = out != null ? KitPaths.resolve(out.toString()) : folder.resolveSibling("eval");
             List<PreferencePair> pairs = Data.preferences(data, 42);
             try (Tokenizer tokenizer = Tokenizer.load(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {
@@ -242,7 +251,9 @@ public final class EvalCommand implements Runnable {
                     return 2;
                 }
                 PreferenceScores scores = PreferenceScores.score(scoreModel, tokenizer, pairs, batchSize, maxLength);
-                Map<String, Double> metrics = scores.metrics(expected(), "eval/", new GroundTruthJudge());
+                GroundTruthJudge judge = new GroundTruthJudge();
+                Map<String, Double> metrics = scores.metrics(expected(), "eval/", judge);
+                int rated = scores.judgeRatedPairs(judge);
                 Files.createDirectories(outDir);
                 writeScores(scores, outDir.resolve("scores.tsv"));
                 AtomicFiles.writeString(outDir.resolve("metrics.json"),
@@ -251,6 +262,8 @@ public final class EvalCommand implements Runnable {
                 System.out.printf("%s model %s on %s (%d pairs)%n", expected().name().toLowerCase(), folder, data, pairs.size());
                 if (expected() == ScoreType.COST) System.out.println("sign convention: cost > 0 means unsafe, cost <= 0 means safe");
                 metrics.forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
+                if (rated == 0) System.out.println("  judge accuracies: " + Judge.CANNOT_RATE);
+                else if (rated < pairs.size()) System.out.printf("  (judge rated %d of %d pairs)%n", rated, pairs.size());
                 System.out.println("wrote " + outDir.resolve("scores.tsv") + ", metrics.json and distribution PNGs");
                 return 0;
             }

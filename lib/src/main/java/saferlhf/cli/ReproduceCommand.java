@@ -20,15 +20,22 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!preset.equals("quick") && !preset.equals("full")) {
-            System.err.println("error: --preset must be quick or full: this command runs on BeaverWorld (the paper presets "
-                    + "are for the stage commands sft, rm, cm, dpo, ppo, ppo-lag, ppo-shaping)");
-            return 2;
-        }
+        requireBeaverWorldPreset(preset);
         String folder = out != null ? out : "checkpoints/reproduce-" + preset + "-seed" + seed;
         var summary = new Reproduction(preset, folder, seed).run();
         System.out.print(Reproduction.table(summary));
         System.out.println("report: " + saferlhf.KitPaths.resolve(folder).resolve("report.md"));
         return 0;
+    }
+
+    /** quick or full: the pipelines run on BeaverWorld (the paper presets are the stage commands' own). */
+    static void requireBeaverWorldPreset(String preset) {
+        if (preset.equals("paper")) {
+            throw new saferlhf.util.InputError("--preset paper is for the stage commands (sft, rm, cm, dpo, ppo, ppo-lag, "
+                    + "ppo-shaping); this command runs on BeaverWorld: quick or full");
+        }
+        if (!preset.equals("quick") && !preset.equals("full")) {
+            throw new saferlhf.util.InputError("unknown preset '" + preset + "' (quick, full)");
+        }
     }
 }

@@ -26,11 +26,7 @@ public final class RoundsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        if (!preset.equals("quick") && !preset.equals("full")) {
-            System.err.println("error: --preset must be quick or full: this command runs on BeaverWorld (the paper presets "
-                    + "are for the stage commands sft, rm, cm, dpo, ppo, ppo-lag, ppo-shaping)");
-            return 2;
-        }
+        ReproduceCommand.requireBeaverWorldPreset(preset);
         String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
         List<Rounds.Round> done = Rounds.run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
                 ScoreModelConfig.preset(preset, "cost"), rounds, pairs, folder);

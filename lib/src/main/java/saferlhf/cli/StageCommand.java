@@ -47,29 +47,19 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
         return Configs.resolve(preset(preset), config == null ? null : KitPaths.resolve(config.toString()), overrides);
     }
 
+    /** Bad presets, config files, keys and values, bad data and model folders reach {@link Errors}: one line, exit code 2. */
     @Override
     public Integer call() throws Exception {
-        C resolved;
-        try {
-            resolved = resolve();
-        } catch (IllegalArgumentException e) {
-            System.err.println("error: " + e.getMessage());
-            return 2;
-        }
+        C resolved = resolve();
         if (printConfig) {
             System.out.println(Configs.toJson(resolved));
             return 0;
         }
         System.out.println(commandName() + ": " + saferlhf.model.Device.describe(device(resolved)));
-        try {
-            TrainingLoop.Result result = train(resolved);
-            System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", commandName(), result.steps(), result.totalSteps(),
-                    result.seconds(), result.modelFolder());
-            result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
-            return 0;
-        } catch (TrainingLoop.TrainingDiverged e) {
-            System.err.println("error: " + e.getMessage());
-            return 3;
-        }
+        TrainingLoop.Result result = train(resolved);
+        System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", commandName(), result.steps(), result.totalSteps(),
+                result.seconds(), result.modelFolder());
+        result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
+        return 0;
     }
 }

@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 import saferlhf.KitPaths;
+import saferlhf.util.InputError;
 
 /**
  * Named data sets and the reference's mixing syntax {@code NAME[:PROPORTION[:PATH]]}
@@ -86,16 +87,16 @@ public final class Datasets {
      */
     public record Spec(String name, double proportion, long exactCount, Path path) {
         public Spec {
-            if (name == null || name.isEmpty()) throw new IllegalArgumentException("empty data set name");
+            if (name == null || name.isEmpty()) throw new InputError("empty data set name");
             if (exactCount < 0 && (proportion < 0 || Double.isNaN(proportion))) {
-                throw new IllegalArgumentException("data set '" + name + "': proportion must be >= 0, got " + proportion);
+                throw new InputError("data set '" + name + "': proportion must be >= 0, got " + proportion);
             }
         }
 
         /** Parses {@code NAME[:PROPORTION[:PATH]]}, as the reference's {@code parse_dataset}. */
         public static Spec parse(String text) {
             if (text.chars().filter(c -> c == ':').count() > 2) {
-                throw new IllegalArgumentException("invalid data set string '" + text
+                throw new InputError("invalid data set string '" + text
                         + "': expected NAME[:PROPORTION[:PATH]] (at most two colons)");
             }
             String[] parts = text.split(":", -1);
@@ -110,7 +111,7 @@ public final class Datasets {
                         if (lr.length != 2) throw new NumberFormatException();
                         if (lr[1].strip().equals("-1")) {
                             exact = Long.parseLong(lr[0].strip());
-                            if (exact < 0) throw new IllegalArgumentException("data set '" + name + "': N/-1 needs N >= 0");
+                            if (exact < 0) throw new InputError("data set '" + name + "': N/-1 needs N >= 0");
                             if (exact == 0) {
                                 exact = -1;
                                 proportion = 0.0;
@@ -122,12 +123,12 @@ public final class Datasets {
                         proportion = Double.parseDouble(p);
                     }
                 } catch (NumberFormatException e) {
-                    throw new IllegalArgumentException("invalid proportion '" + parts[1] + "' in '" + text + "'");
+                    throw new InputError("invalid proportion '" + parts[1] + "' in '" + text + "'");
                 }
             }
             Path path = null;
             if (parts.length > 2) {
-                if (parts[2].isEmpty()) throw new IllegalArgumentException("invalid data set path '' in '" + text + "'");
+                if (parts[2].isEmpty()) throw new InputError("invalid data set path '' in '" + text + "'");
                 String p = parts[2];
                 if (p.equals("~") || p.startsWith("~/")) p = System.getProperty("user.home") + p.substring(1);
                 path = Path.of(p);
@@ -176,13 +177,13 @@ public final class Datasets {
      * Resolves a registered name (or alias). {@code override}, when not null, replaces the default snapshot folder; if it
      * is a file, that file is read as is.
      *
-     * @throws IllegalArgumentException for an unknown name
+     * @throws InputError for an unknown name
      */
     public static Source resolve(String name, Path override) {
         String canonical = ALIASES.getOrDefault(name, name);
         Entry e = REGISTRY.get(canonical);
         if (e == null) {
-            throw new IllegalArgumentException("unknown data set '" + name + "'; known: " + String.join(", ", REGISTRY.keySet()));
+            throw new InputError("unknown data set '" + name + "'; known: " + String.join(", ", REGISTRY.keySet()));
         }
         Path datasets = override == null ? KitPaths.projectRoot().resolve("datasets") : null;
         Path root = override != null ? override : datasets.resolve(e.root());
@@ -213,7 +214,7 @@ public final class Datasets {
             remaining -= n;
         }
         if (remaining > 0) {
-            if (n == 0) throw new IllegalArgumentException("cannot select " + count + " records from an empty data set");
+            if (n == 0) throw new InputError("cannot select " + count + " records from an empty data set");
             int[] pool = new int[n];
             for (int i = 0; i < n; i++) pool[i] = i;
             for (int i = 0; i < remaining; i++) { // partial Fisher-Yates
@@ -234,10 +235,10 @@ public final class Datasets {
      * @param sets  the records of each set, parallel to {@code specs}
      */
     public static <T> List<T> mix(List<Spec> specs, List<? extends List<? extends T>> sets, long seed) {
-        if (specs.size() != sets.size()) throw new IllegalArgumentException("specs and sets differ in length");
+        if (specs.size() != sets.size()) throw new IllegalStateException("specs and sets differ in length");
         List<String> names = specs.stream().map(Spec::name).toList();
         if (names.stream().distinct().count() != names.size()) {
-            throw new IllegalArgumentException("data set names must be unique, got " + names);
+            throw new InputError("data set names must be unique, got " + names);
         }
         SplittableRandom parent = new SplittableRandom(seed);
         List<T> out = new ArrayList<>();

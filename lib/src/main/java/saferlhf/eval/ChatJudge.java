@@ -108,6 +108,10 @@ public final class ChatJudge implements Judge {
     /** Requests sent so far, retries included. */
     public int requests() { return requests; }
 
+    /** A model judge reads any prompt. */
+    @Override
+    public boolean canRate(PromptRecord prompt) { return true; }
+
     @Override
     public Comparison compare(PromptRecord prompt, String first, String second) {
         String user = PAIRWISE_PROMPT.replace("{question}", prompt.prompt()).replace("{answer1}", first).replace("{answer2}", second);

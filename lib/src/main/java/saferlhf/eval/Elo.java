@@ -64,13 +64,15 @@ public final class Elo {
 
     /**
      * Every pair of policies on every prompt, judged side by side ({@link Judge#compare}: a safe answer
-     * beats an unsafe one, otherwise the more helpful one wins, as the GPT-4 evaluation's priority).
+     * beats an unsafe one, otherwise the more helpful one wins, as the GPT-4 evaluation's priority). Prompts the judge
+     * cannot rate give no battle: none at all when it can rate none of them.
      */
     public static List<Battle> battles(Map<String, List<PolicySamples.Sample>> answers, Judge judge) {
         List<String> names = new ArrayList<>(answers.keySet());
         List<Battle> battles = new ArrayList<>();
         int prompts = answers.get(names.get(0)).size();
         for (int p = 0; p < prompts; p++) {
+            if (!judge.canRate(answers.get(names.get(0)).get(p).prompt())) continue;
             for (int i = 0; i < names.size(); i++) {
                 for (int j = i + 1; j < names.size(); j++) {
                     PolicySamples.Sample a = answers.get(names.get(i)).get(p), b = answers.get(names.get(j)).get(p);

@@ -7,6 +7,10 @@ import saferlhf.data.PromptRecord;
  * ground truth ({@link saferlhf.beaverworld.GroundTruthJudge}, exact and free) and a model judge behind an
  * OpenAI-compatible chat endpoint ({@link ChatJudge}, for real models, prompted in the reference's GPT-4 format).
  * {@link JudgeReport} turns ratings into the headline rates; Elo ratings come from {@link #compare} battles.
+ *
+ * <p>A judge says which prompts it can rate ({@link #canRate}): BeaverWorld's ground truth only the prompts of its own
+ * language, a model judge any prompt. Every metric computed from a judge uses only the prompts it can rate; a metric
+ * with none is left out (printed as {@value #CANNOT_RATE}), never given as a number.
  */
 public interface Judge {
 
@@ -41,7 +45,16 @@ public interface Judge {
         }
     }
 
-    /** Judges one answer to one prompt. */
+    /** What human-readable output prints in place of a metric computed from no prompt the judge can rate. */
+    String CANNOT_RATE = "n/a (judge cannot rate these prompts)";
+
+    /**
+     * Whether this judge can rate answers to {@code prompt}. Callers rate and compare only such prompts: what
+     * {@link #rate} and {@link #compare} return for another prompt means nothing.
+     */
+    boolean canRate(PromptRecord prompt);
+
+    /** Judges one answer to one prompt (one that {@link #canRate} accepts). */
     Rating rate(PromptRecord prompt, String answer);
 
     /**

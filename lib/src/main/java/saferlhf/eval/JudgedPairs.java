@@ -25,11 +25,14 @@ import saferlhf.util.AtomicFiles;
  * <p>Judging is slow and, with a paid endpoint, costly, so nothing is lost to an interruption: each judged prompt is
  * appended to {@code eval.jsonl} as soon as it is judged, and a rerun with the same answers reuses those lines.
  *
+ * <p>Only prompts the judge {@linkplain Judge#canRate can rate} are judged; the others are counted in {@code unrated}.
+ *
  * @param redName  the red corner's name
  * @param blueName the blue corner's name
- * @param entries  one per prompt, in prompt order
+ * @param entries  one per judged prompt, in prompt order
+ * @param unrated  prompts left out because the judge cannot rate them
  */
-public record JudgedPairs(String redName, String blueName, List<Entry> entries) {
+public record JudgedPairs(String redName, String blueName, List<Entry> entries, int unrated) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** One prompt: both answers and the judge's comparison (first = red, second = blue). */
@@ -46,10 +49,15 @@ public record JudgedPairs(String redName, String blueName, List<Entry> entries) 
         Map<String, Judge.Comparison> done = progress == null ? Map.of() : readProgress(progress);
         if (progress != null && progress.getParent() != null) Files.createDirectories(progress.getParent());
         List<Entry> entries = new ArrayList<>();
+        int unrated = 0;
         for (int i = 0; i < red.size(); i++) {
             PromptRecord prompt = red.get(i).prompt();
             if (!prompt.prompt().equals(blue.get(i).prompt().prompt())) {
                 throw new IllegalArgumentException("answer " + i + ": red and blue answered different prompts");
+            }
+            if (!judge.canRate(prompt)) {
+                unrated++;
+                continue;
             }
             String redAnswer = red.get(i).response(), blueAnswer = blue.get(i).response();
             Judge.Comparison comparison = done.get(key(prompt.prompt(), redAnswer, blueAnswer));
@@ -59,7 +67,7 @@ public record JudgedPairs(String redName, String blueName, List<Entry> entries) 
             }
             entries.add(new Entry(prompt, redAnswer, blueAnswer, comparison));
         }
-        return new JudgedPairs(redName, blueName, entries);
+        return new JudgedPairs(redName, blueName, entries, unrated);
     }
 
     /** Prompts where blue's answer won, tied and lost. */
@@ -69,7 +77,7 @@ public record JudgedPairs(String redName, String blueName, List<Entry> entries) 
         return counts;
     }
 
-    /** Mean score of red's (index 0) and blue's (index 1) answers. */
+    /** Mean score of red's (index 0) and blue's (index 1) answers (NaN when no prompt was judged). */
     public double[] meanScores() {
         double red = 0, blue = 0;
         for (Entry e : entries) {
@@ -79,17 +87,21 @@ public record JudgedPairs(String redName, String blueName, List<Entry> entries) 
         return new double[] {red / entries.size(), blue / entries.size()};
     }
 
-    /** Blue's win rate, ties counting half. */
+    /** Blue's win rate, ties counting half (NaN when no prompt was judged). */
     public double blueWinRate() {
         int[] wtl = blueWinsTiesLosses();
         return (wtl[0] + 0.5 * wtl[1]) / entries.size();
     }
 
     public String summary() {
+        if (entries.isEmpty()) {
+            return String.format(Locale.ROOT, "%s (red) vs %s (blue), %d prompts: %s%n", redName, blueName, unrated, Judge.CANNOT_RATE);
+        }
         int[] wtl = blueWinsTiesLosses();
         double[] means = meanScores();
         return String.format(Locale.ROOT, "%s (red) vs %s (blue), %d prompts: blue wins %d, ties %d, loses %d (win rate %.3f, ties half); "
-                + "mean score red %.2f, blue %.2f%n", redName, blueName, entries.size(), wtl[0], wtl[1], wtl[2], blueWinRate(), means[0], means[1]);
+                + "mean score red %.2f, blue %.2f%s%n", redName, blueName, entries.size(), wtl[0], wtl[1], wtl[2], blueWinRate(), means[0], means[1],
+                unrated == 0 ? "" : String.format(Locale.ROOT, " (judge rated %d of %d prompts)", entries.size(), entries.size() + unrated));
     }
 
     /** {@code eval.json}: the reference's fields (prompt, red_answer, blue_answer, score: the judge's text) plus the parsed scores. */

@@ -107,15 +107,22 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
         return correct / (2.0 * scores.length);
     }
 
+    /** Pairs whose prompt the judge {@linkplain GroundTruthJudge#canRate can rate}: the judge accuracies use only these. */
+    public int judgeRatedPairs(GroundTruthJudge judge) {
+        int rated = 0;
+        for (PreferencePair p : pairs) if (judge.canRate(p.prompt())) rated++;
+        return rated;
+    }
+
     /**
      * Reward models against the noiseless judge: among pairs whose judge helpfulness differs, the fraction the model
-     * orders the same way. NaN when the judge recognises none of the prompts.
+     * orders the same way. NaN when the judge can rate none of the prompts (or ties every pair it rates).
      */
     public double judgeHelpfulnessAccuracy(GroundTruthJudge judge) {
         int decided = 0, correct = 0;
         for (int i = 0; i < scores.length; i++) {
             PreferencePair p = pairs.get(i);
-            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            if (!judge.canRate(p.prompt())) continue;
             double h0 = judge.helpfulness(p.prompt(), p.response0()), h1 = judge.helpfulness(p.prompt(), p.response1());
             if (h0 == h1) continue;
             decided++;
@@ -124,12 +131,15 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
         return decided == 0 ? Double.NaN : correct / (double) decided;
     }
 
-    /** Cost models against the judge: fraction of responses with cost &gt; 0 exactly when the judge finds them unsafe. */
+    /**
+     * Cost models against the judge: fraction of responses with cost &gt; 0 exactly when the judge finds them unsafe. NaN
+     * when the judge can rate none of the prompts.
+     */
     public double judgeSignAccuracy(GroundTruthJudge judge) {
         int judged = 0, correct = 0;
         for (int i = 0; i < scores.length; i++) {
             PreferencePair p = pairs.get(i);
-            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            if (!judge.canRate(p.prompt())) continue;
             for (int r = 0; r < 2; r++) {
                 judged++;
                 if ((scores[i][r] > 0) == !judge.harm(p.prompt(), p.response(r)).safe()) correct++;
@@ -140,13 +150,13 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
 
     /**
      * Cost models against the judge: among pairs the judge tells apart (exactly one unsafe, or both unsafe with
-     * different severities), the fraction where the more harmful response costs more.
+     * different severities), the fraction where the more harmful response costs more. NaN when there are none.
      */
     public double judgeSafetyAccuracy(GroundTruthJudge judge) {
         int decided = 0, correct = 0;
         for (int i = 0; i < scores.length; i++) {
             PreferencePair p = pairs.get(i);
-            if (judge.intentOf(p.prompt()).isEmpty()) continue;
+            if (!judge.canRate(p.prompt())) continue;
             GroundTruthJudge.Harm a = judge.harm(p.prompt(), p.response0()), b = judge.harm(p.prompt(), p.response1());
             if (a.severity() == b.severity()) continue;
             decided++;
@@ -155,7 +165,11 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
         return decided == 0 ? Double.NaN : correct / (double) decided;
     }
 
-    /** The reference's evaluation metrics (and the judge's, when the prompts are BeaverWorld's), prefixed. */
+    /**
+     * The reference's evaluation metrics, prefixed, and the judge's accuracies computed from the pairs whose prompt the
+     * judge can rate (BeaverWorld's): a judge accuracy with no such pair is left out, never given as a number. When the
+     * judge can rate some of the pairs but not all, {@code judge_rated_pairs} says how many.
+     */
     public Map<String, Double> metrics(ScoreType type, String prefix, GroundTruthJudge judge) {
         Map<String, Double> m = new LinkedHashMap<>();
         double[] all = all();
@@ -166,14 +180,16 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
             m.put(prefix + "accuracy_sign", signAccuracy());
             m.put(prefix + "cost_mean", mean);
             m.put(prefix + "cost_std", std);
-            m.put(prefix + "judge_sign_accuracy", judgeSignAccuracy(judge));
-            m.put(prefix + "judge_safety_accuracy", judgeSafetyAccuracy(judge));
+            JudgeReport.putIfComputed(m, prefix + "judge_sign_accuracy", judgeSignAccuracy(judge));
+            JudgeReport.putIfComputed(m, prefix + "judge_safety_accuracy", judgeSafetyAccuracy(judge));
         } else {
             m.put(prefix + "accuracy", rewardAccuracy());
             m.put(prefix + "reward_mean", mean);
             m.put(prefix + "reward_std", std);
-            m.put(prefix + "judge_accuracy", judgeHelpfulnessAccuracy(judge));
+            JudgeReport.putIfComputed(m, prefix + "judge_accuracy", judgeHelpfulnessAccuracy(judge));
         }
+        int rated = judgeRatedPairs(judge);
+        if (rated > 0 && rated < pairs.size()) m.put(prefix + "judge_rated_pairs", (double) rated);
         return m;
     }
 }

@@ -133,7 +133,8 @@ public final class Tables {
 
     /**
      * Prompt-response pairs read by BeaverWorld's ground-truth judge: {@code prompt, intent, harmful_prompt, response,
-     * helpfulness, is_safe, severity_level}. The intent is empty for a prompt that is not a BeaverWorld prompt.
+     * helpfulness, is_safe, severity_level}. For a prompt the judge cannot rate (not a BeaverWorld prompt) the intent is
+     * empty and the judge's columns are missing values.
      */
     public static Table judged(String name, Iterable<SftRecord> records, GroundTruthJudge judge) {
         StringColumn prompt = StringColumn.create("prompt"), intent = StringColumn.create("intent"),
@@ -142,11 +143,19 @@ public final class Tables {
         DoubleColumn helpfulness = DoubleColumn.create("helpfulness");
         IntColumn severity = IntColumn.create("severity_level");
         for (SftRecord r : records) {
-            GroundTruthJudge.Verdict verdict = judge.judge(r.prompt(), r.response());
             prompt.append(r.prompt());
+            response.append(r.response());
+            if (!judge.canRate(r.prompt())) {
+                intent.append("");
+                harmful.appendMissing();
+                helpfulness.appendMissing();
+                safe.appendMissing();
+                severity.appendMissing();
+                continue;
+            }
+            GroundTruthJudge.Verdict verdict = judge.judge(r.prompt(), r.response());
             intent.append(verdict.intent().map(Intent::name).orElse(""));
             harmful.append(verdict.intent().map(Intent::isHarmful).orElse(false));
-            response.append(r.response());
             helpfulness.append(verdict.helpfulness());
             safe.append(verdict.harm().safe());
             severity.append(verdict.harm().severity());
@@ -154,18 +163,26 @@ public final class Tables {
         return Table.create(name, prompt, intent, harmful, response, helpfulness, safe, severity);
     }
 
-    /** A policy's sampled responses with the judge's verdicts: prompt, category, response, EOS, helpfulness, is_safe. */
+    /**
+     * A policy's sampled responses with the judge's verdicts: prompt, category, response, EOS, helpfulness, is_safe (missing
+     * values where the judge cannot rate the prompt).
+     */
     public static Table samples(String name, List<PolicySamples.Sample> samples, GroundTruthJudge judge) {
         StringColumn prompt = StringColumn.create("prompt"), category = StringColumn.create("category"),
                 response = StringColumn.create("response");
         BooleanColumn eos = BooleanColumn.create("eos"), safe = BooleanColumn.create("is_safe");
         DoubleColumn helpfulness = DoubleColumn.create("helpfulness");
         for (PolicySamples.Sample s : samples) {
-            GroundTruthJudge.Verdict verdict = judge.judge(s.prompt().prompt(), s.response());
             prompt.append(s.prompt().prompt());
             category.append(s.prompt().category() == null ? "" : s.prompt().category());
             response.append(s.response());
             eos.append(s.endedWithEos());
+            if (!judge.canRate(s.prompt())) {
+                helpfulness.appendMissing();
+                safe.appendMissing();
+                continue;
+            }
+            GroundTruthJudge.Verdict verdict = judge.judge(s.prompt().prompt(), s.response());
             helpfulness.append(verdict.helpfulness());
             safe.append(verdict.harm().safe());
         }

@@ -34,10 +34,10 @@ public final class Device {
                 if (n < 0) throw new NumberFormatException();
                 return ai.djl.Device.gpu(n);
             } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("bad GPU index in device '" + name + "': expected gpu:N with N >= 0");
+                throw new saferlhf.util.InputError("bad GPU index in device '" + name + "': expected gpu:N with N >= 0");
             }
         }
-        throw new IllegalArgumentException("unknown device '" + name + "': expected cpu, gpu, gpu:N or auto");
+        throw new saferlhf.util.InputError("unknown device '" + name + "': expected cpu, gpu, gpu:N or auto");
     }
 
     /** Whether libtorch can use a CUDA GPU (falls back to DJL's GPU count for another engine). */

@@ -5,6 +5,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -112,10 +114,19 @@ public record ModelConfig(String modelType, int vocabSize, int hiddenSize, int n
 
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    /** Reads {@code config.json} (a file, or a folder holding one). */
+    /**
+     * Reads {@code config.json} (a file, or a folder holding one).
+     *
+     * @throws InputError naming the file when it is missing, not JSON, lacks a field or describes an unsupported model
+     */
     public static ModelConfig read(Path fileOrFolder) throws IOException {
         Path file = Files.isDirectory(fileOrFolder) ? fileOrFolder.resolve("config.json") : fileOrFolder;
-        return fromJson(JSON.readTree(file.toFile()));
+        JsonNode json = JsonFiles.readObject(file);
+        try {
+            return fromJson(json);
+        } catch (IllegalArgumentException e) {
+            throw new InputError(file, e.getMessage(), e);
+        }
     }
 
     public static ModelConfig fromJson(JsonNode n) {
@@ -144,7 +155,7 @@ public record ModelConfig(String modelType, int vocabSize, int hiddenSize, int n
 
     private static int req(JsonNode n, String key) {
         JsonNode v = n.get(key);
-        if (v == null || !v.canConvertToInt()) throw new IllegalArgumentException("config.json lacks integer field '" + key + "'");
+        if (v == null || !v.canConvertToInt()) throw new IllegalArgumentException("field '" + key + "': missing or not an integer");
         return v.asInt();
     }
 

@@ -10,6 +10,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * Model folders in the Hugging Face layout: {@code config.json}, {@code model.safetensors} (float32),
@@ -106,12 +108,16 @@ public final class ModelFiles {
     public static Metadata metadata(Path folder) throws IOException {
         Path file = AtomicFiles.existingFolder(folder).resolve(KIT_METADATA);
         if (!Files.isRegularFile(file)) return Metadata.causalLm();
-        JsonNode n = JSON.readTree(file.toFile());
+        JsonNode n = JsonFiles.readObject(file);
         if (!n.has("score_type")) return Metadata.causalLm();
-        return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
-                Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("normalizer_momentum").asDouble(0.9),
-                n.path("mean").asDouble(0),
-                n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
+        try {
+            return new Metadata(n.path("kind").asText(), ScoreType.valueOf(n.get("score_type").asText().toUpperCase()),
+                    Normalizer.Type.valueOf(n.path("normalizer_type").asText("IDENTITY")), n.path("normalizer_momentum").asDouble(0.9),
+                    n.path("mean").asDouble(0),
+                    n.path("var").asDouble(1), n.path("count").asLong(0), n.path("do_normalize").asBoolean(false));
+        } catch (IllegalArgumentException e) { // an unknown score or normalizer type
+            throw new InputError(file, e.getMessage(), e);
+        }
     }
 
     /**
@@ -129,16 +135,24 @@ public final class ModelFiles {
             return load(CausalLM.uninitialised(merged.config(), device), merged.weights(), folder);
         }
         Path dir = requireModelFolder(folder);
-        return load(CausalLM.uninitialised(ModelConfig.read(dir.resolve("config.json")), device), readWeights(dir), dir);
+        ModelConfig config = ModelConfig.read(dir.resolve("config.json"));
+        Map<String, HostTensor> weights = readWeights(dir); // opens and checks the files before any memory is taken
+        return load(CausalLM.uninitialised(config, device), weights, dir);
     }
 
     private static CausalLM load(CausalLM model, Map<String, HostTensor> weights, Path dir) {
         try {
             model.loadNamedParameters(weights);
             return model;
+        } catch (InputError e) { // it names the file at fault
+            model.close();
+            throw e;
+        } catch (IllegalArgumentException e) { // missing weights, wrong shapes
+            model.close();
+            throw new InputError(dir, e.getMessage(), e);
         } catch (RuntimeException e) {
             model.close();
-            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+            throw e;
         }
     }
 
@@ -156,7 +170,7 @@ public final class ModelFiles {
         Path dir = adapters ? AtomicFiles.existingFolder(folder) : requireModelFolder(folder);
         Metadata metadata = metadata(dir);
         if (metadata.scoreType() == null) {
-            throw new IllegalArgumentException(dir + " holds a causal language model, not a score model "
+            throw new InputError(dir, "holds a causal language model, not a score model "
                     + "(use ScoreModel.fromCausalLM to start one from it)");
         }
         PeftFiles.Merged merged = adapters ? PeftFiles.merged(dir, adapterBase) : null;
@@ -168,9 +182,15 @@ public final class ModelFiles {
             model.normalizer().setStatistics(metadata.mean(), metadata.var(), metadata.count());
             model.setNormalize(metadata.normalize());
             return model;
+        } catch (InputError | IOException e) { // they name the file at fault
+            model.close();
+            throw e;
+        } catch (IllegalArgumentException e) { // missing weights, wrong shapes
+            model.close();
+            throw new InputError(dir, e.getMessage(), e);
         } catch (RuntimeException e) {
             model.close();
-            throw new IllegalArgumentException(dir + ": " + e.getMessage(), e);
+            throw e;
         }
     }
 
@@ -207,19 +227,25 @@ public final class ModelFiles {
         Path index = dir.resolve("model.safetensors.index.json");
         if (Files.isRegularFile(index)) {
             java.util.TreeSet<String> shards = new java.util.TreeSet<>();
-            JSON.readTree(index.toFile()).path("weight_map").forEach(shard -> shards.add(shard.asText()));
+            JsonFiles.readObject(index).path("weight_map").forEach(shard -> shards.add(shard.asText()));
             return shards.stream().map(dir::resolve).toList();
         }
         Path adapters = dir.resolve(PeftFiles.WEIGHTS_FILE);
         if (Files.isRegularFile(adapters)) return List.of(adapters);
-        throw new IOException(dir + ": no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
+        throw new InputError(dir, "no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints "
                 + "are not read: convert them to safetensors)");
     }
 
-    private static Path requireModelFolder(Path folder) throws IOException {
+    /**
+     * The folder to load a model from ({@code folder}, or the copy an interrupted save left); an {@link InputError} when
+     * it is missing, is a file, or holds no {@code config.json}.
+     */
+    public static Path requireModelFolder(Path folder) {
         Path dir = AtomicFiles.existingFolder(folder);
+        if (!Files.exists(dir)) throw new InputError(folder, "no such model folder");
+        if (!Files.isDirectory(dir)) throw new InputError(folder, "not a model folder (a file; a model folder holds config.json and model.safetensors)");
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            throw new IOException(folder + ": not a model folder (no config.json)");
+            throw new InputError(folder, "not a model folder (no config.json)");
         }
         return dir;
     }

@@ -96,11 +96,11 @@ public final class Tokenizer implements AutoCloseable {
     /** Loads {@code tokenizer.json} (a file, or a folder holding one), adding missing special tokens. */
     public static Tokenizer load(Path fileOrFolder) throws IOException {
         Path file = Files.isDirectory(fileOrFolder) ? fileOrFolder.resolve("tokenizer.json") : fileOrFolder;
-        ObjectNode root = (ObjectNode) JSON.readTree(file.toFile());
+        ObjectNode root = saferlhf.util.JsonFiles.readObject(file); // names the file when it is missing or not JSON
         String[] tokens = {DEFAULT_BOS, DEFAULT_EOS, DEFAULT_PAD, DEFAULT_UNK};
         Path configFile = file.resolveSibling("tokenizer_config.json");
         if (Files.isRegularFile(configFile)) {
-            JsonNode c = JSON.readTree(configFile.toFile());
+            JsonNode c = saferlhf.util.JsonFiles.read(configFile);
             String[] keys = {"bos_token", "eos_token", "pad_token", "unk_token"};
             for (int i = 0; i < 4; i++) {
                 JsonNode t = c.get(keys[i]);
@@ -144,22 +144,26 @@ public final class Tokenizer implements AutoCloseable {
         }
         Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
         HuggingFaceTokenizer hf;
-        if (added == 0) {
-            hf = HuggingFaceTokenizer.newInstance(file, options);
-        } else {
-            Path patched = Files.createTempFile("tokenizer-patched", ".json");
-            try {
-                Files.writeString(patched, JSON.writeValueAsString(root));
-                hf = HuggingFaceTokenizer.newInstance(patched, options);
-            } finally {
-                Files.deleteIfExists(patched);
+        try {
+            if (added == 0) {
+                hf = HuggingFaceTokenizer.newInstance(file, options);
+            } else {
+                Path patched = Files.createTempFile("tokenizer-patched", ".json");
+                try {
+                    Files.writeString(patched, JSON.writeValueAsString(root));
+                    hf = HuggingFaceTokenizer.newInstance(patched, options);
+                } finally {
+                    Files.deleteIfExists(patched);
+                }
             }
+        } catch (RuntimeException e) { // valid JSON that the tokenizers library cannot read as a tokenizer
+            throw new saferlhf.util.InputError(file, "not a tokenizer the Hugging Face tokenizers library can read: " + e.getMessage(), e);
         }
         for (int i = 0; i < 4; i++) { // HF assigns added tokens the next free id itself: check it agrees
             long[] got = hf.encode(tokens[i], false, false).getIds();
             if (got.length != 1 || got[0] != ids[i]) {
                 hf.close();
-                throw new IllegalStateException("special token " + tokens[i] + " encodes to " + Arrays.toString(got) + ", expected ["
+                throw new saferlhf.util.InputError(file, "special token " + tokens[i] + " encodes to " + Arrays.toString(got) + ", expected ["
                         + ids[i] + "]: the vocabulary's ids are not contiguous");
             }
         }

@@ -17,10 +17,10 @@ final class Report {
         md.append("|---|---|---|---|---|---|---|\n");
         summary.get("policies").fields().forEachRemaining(e -> {
             JsonNode p = e.getValue();
-            md.append(String.format(Locale.ROOT, "| %s | %.1f%% | %.2f | %.1f%% | %.2f | %.2f | %.0f |%n", e.getKey(),
-                    100 * p.get("unsafe_rate_harmful").asDouble(), p.get("helpfulness_benign").asDouble(),
-                    100 * p.get("over_refusal_benign").asDouble(), p.get("mean_reward").asDouble(), p.get("mean_cost").asDouble(),
-                    p.get("elo").asDouble()));
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %.2f | %.2f | %s |%n", e.getKey(),
+                    percent(p, "unsafe_rate_harmful"), Reproduction.cell(p, "helpfulness_benign", "%.2f", 1),
+                    percent(p, "over_refusal_benign"), p.get("mean_reward").asDouble(), p.get("mean_cost").asDouble(),
+                    Reproduction.cell(p, "elo", "%.0f", 1)));
         });
         md.append("""
 
@@ -51,10 +51,11 @@ final class Report {
             """);
         md.append("## Score models (held-out preference pairs)\n\n");
         JsonNode rm = summary.get("reward_model"), cm = summary.get("cost_model");
-        md.append(String.format(Locale.ROOT, "- reward model: accuracy vs labels %.3f, vs the judge's helpfulness order %.3f%n",
-                rm.path("accuracy").asDouble(), rm.path("judge_accuracy").asDouble()));
-        md.append(String.format(Locale.ROOT, "- cost model: sign accuracy vs labels %.3f, vs the judge %.3f; pairwise safety accuracy vs the judge %.3f%n%n",
-                cm.path("accuracy_sign").asDouble(), cm.path("judge_sign_accuracy").asDouble(), cm.path("judge_safety_accuracy").asDouble()));
+        md.append(String.format(Locale.ROOT, "- reward model: accuracy vs labels %.3f, vs the judge's helpfulness order %s%n",
+                rm.path("accuracy").asDouble(), Reproduction.cell(rm, "judge_accuracy", "%.3f", 1)));
+        md.append(String.format(Locale.ROOT, "- cost model: sign accuracy vs labels %.3f, vs the judge %s; pairwise safety accuracy vs the judge %s%n%n",
+                cm.path("accuracy_sign").asDouble(), Reproduction.cell(cm, "judge_sign_accuracy", "%.3f", 1),
+                Reproduction.cell(cm, "judge_safety_accuracy", "%.3f", 1)));
         md.append(String.format(Locale.ROOT, "Final lambda of PPO-Lagrangian: round 1 %.3f, round 2 %.3f.%n%n",
                 summary.get("final_lambda_round_1").asDouble(), summary.get("final_lambda_round_2").asDouble()));
         md.append("## Wall time per stage (seconds)\n\n| stage | seconds |\n|---|---|\n");
@@ -66,5 +67,11 @@ final class Report {
                     .append("; their times are those of the run that trained them, when it recorded them.\n");
         }
         return md.toString();
+    }
+
+    /** A rate as a percentage, or n/a where the judge could not compute it. */
+    private static String percent(JsonNode policy, String field) {
+        String cell = Reproduction.cell(policy, field, "%.1f", 100);
+        return cell.equals("n/a") ? cell : cell + "%";
     }
 }

@@ -55,6 +55,10 @@ import saferlhf.util.AtomicFiles;
  */
 public record Reproduction(String preset, String outputDir, long seed) {
 
+    public Reproduction {
+        SftConfig.preset(preset); // an unknown preset is refused before any folder is made
+    }
+
     /** Fixed lambdas of the reward-shaping sweep. */
     public static List<Double> shapingLambdas(String preset) {
         return preset.equals("quick") ? List.of(0.5, 2.0) : List.of(0.25, 1.0, 4.0);
@@ -185,9 +189,10 @@ public record Reproduction(String preset, String outputDir, long seed) {
                 JudgeReport report = JudgeReport.of(samples, judge);
                 ObjectNode node = perPolicy.putObject(policy.getKey());
                 node.put("model", policy.getValue().toString());
-                node.put("unsafe_rate_harmful", report.unsafeRateHarmful());
-                node.put("helpfulness_benign", report.helpfulnessBenign());
-                node.put("over_refusal_benign", report.overRefusalBenign());
+                // the judge's numbers only where it could rate the prompts (BeaverWorld's always can): never a NaN
+                report.metrics("").forEach((name, value) -> {
+                    if (JUDGE_FIELDS.contains(name)) node.put(name, value);
+                });
                 float[] rewards = reward.endScores(records, 64, lagrangian.maxLength()); // each with its own tokenizer
                 float[] costs = cost.endScores(records, 64, lagrangian.maxLength());
                 node.put("mean_reward", PreferenceScores.mean(rewards));
@@ -210,6 +215,10 @@ public record Reproduction(String preset, String outputDir, long seed) {
         return summary;
     }
 
+    /** The judge's numbers a policy's entry in {@code summary.json} carries (when computed). */
+    private static final List<String> JUDGE_FIELDS = List.of("unsafe_rate_harmful", "helpfulness_benign", "over_refusal_benign",
+            "judge_rated_prompts");
+
     /** One point per policy: x = harmlessness (1 - unsafe rate on harmful prompts), y = helpfulness on benign prompts. */
     public static XYChart tradeoffChart(JsonNode perPolicy) {
         XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title("Helpfulness vs harmlessness (ground-truth judge)")
@@ -217,9 +226,11 @@ public record Reproduction(String preset, String outputDir, long seed) {
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         chart.getStyler().setMarkerSize(12);
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        perPolicy.fields().forEachRemaining(e -> chart.addSeries(e.getKey(),
+        perPolicy.fields().forEachRemaining(e -> {
+            if (e.getValue().has("unsafe_rate_harmful") && e.getValue().has("helpfulness_benign")) chart.addSeries(e.getKey(),
                 new double[] {1 - e.getValue().get("unsafe_rate_harmful").asDouble()},
-                new double[] {e.getValue().get("helpfulness_benign").asDouble()}));
+                new double[] {e.getValue().get("helpfulness_benign").asDouble()});
+        });
         return chart;
     }
 
@@ -243,10 +254,18 @@ public record Reproduction(String preset, String outputDir, long seed) {
     public static String table(ObjectNode summary) {
         StringBuilder b = new StringBuilder(String.format(Locale.ROOT, "%-22s %8s %8s %8s %8s %8s %7s%n", "policy", "unsafe%",
                 "helpful", "refuse%", "reward", "cost", "elo"));
-        summary.get("policies").fields().forEachRemaining(e -> b.append(String.format(Locale.ROOT, "%-22s %8.1f %8.2f %8.1f %8.2f %8.2f %7.0f%n",
-                e.getKey(), 100 * e.getValue().get("unsafe_rate_harmful").asDouble(), e.getValue().get("helpfulness_benign").asDouble(),
-                100 * e.getValue().get("over_refusal_benign").asDouble(), e.getValue().get("mean_reward").asDouble(),
-                e.getValue().get("mean_cost").asDouble(), e.getValue().get("elo").asDouble())));
+        summary.get("policies").fields().forEachRemaining(e -> {
+            JsonNode p = e.getValue();
+            b.append(String.format(Locale.ROOT, "%-22s %8s %8s %8s %8.2f %8.2f %7s%n", e.getKey(), cell(p, "unsafe_rate_harmful", "%.1f", 100),
+                    cell(p, "helpfulness_benign", "%.2f", 1), cell(p, "over_refusal_benign", "%.1f", 100), p.get("mean_reward").asDouble(),
+                    p.get("mean_cost").asDouble(), cell(p, "elo", "%.0f", 1)));
+        });
+        if (summary.get("policies").findValue("unsafe_rate_harmful") == null) b.append("judge: ").append(saferlhf.eval.Judge.CANNOT_RATE).append('\n');
         return b.toString();
+    }
+
+    /** A judge's number formatted (times {@code scale}), or n/a where the judge could not compute it. */
+    static String cell(JsonNode policy, String field, String format, double scale) {
+        return policy.has(field) ? String.format(Locale.ROOT, format, scale * policy.get(field).asDouble()) : "n/a";
     }
 }

@@ -182,7 +182,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
             case "quick" -> quick(algorithm);
             case "full" -> full(algorithm);
             case "paper" -> paper(algorithm);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
+            default -> throw new saferlhf.train.Configs.ConfigException("unknown preset '" + name + "' (quick, full, paper)", null);
         };
     }
 }

@@ -120,7 +120,7 @@ public final class PpoTrainer implements AutoCloseable {
         this.costCritic = config.learnsLambda()
                 ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
         this.prompts = Data.prompts(config.trainDatasets(), config.seed());
-        if (prompts.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no prompts");
+        Data.requireSome(prompts, "train_datasets", config.trainDatasets(), "prompts");
         this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
         for (DialogueRecord r : Data.sft(config.ptxDatasets(), config.seed())) {
             ptx.add(tokenizer.encodeDialogue(r, config.maxLength()));

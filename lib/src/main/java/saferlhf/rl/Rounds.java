@@ -83,6 +83,11 @@ public final class Rounds {
         String promptSet = Datasets.Spec.parse(Data.specs(ppo.trainDatasets()).get(0)).name();
         List<PromptRecord> prompts = Data.prompts(promptSet + ":" + pairs + "/-1", ppo.seed() + round);
         GroundTruthJudge judge = new GroundTruthJudge();
+        long foreign = prompts.stream().filter(p -> !judge.canRate(p)).count();
+        if (foreign > 0) { // the annotators label from the ground truth, which reads only BeaverWorld's language
+            throw new saferlhf.util.InputError(promptSet + ": " + foreign + " of " + prompts.size() + " prompts are not BeaverWorld "
+                    + "prompts; BeaverWorld's annotators (the ground-truth judge) can label answers to BeaverWorld prompts only");
+        }
         SplittableRandom random = new SplittableRandom(ppo.seed() * 7919 + round);
         List<SafeRlhfRecord> records = new ArrayList<>();
         try (Tokenizer tokenizer = Tokenizer.load(policy); CausalLM model = ModelFiles.loadCausalLM(policy, Device.parse(ppo.device()))) {

@@ -17,6 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.stream.Collectors;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * One typed config record per stage, the same object from the command line, a notebook and a test. JSON keys are the
@@ -49,14 +51,14 @@ public final class Configs {
      */
     public static void requireModel(String key, String path) {
         if (path == null || path.isBlank()) {
-            throw new IllegalArgumentException(key + " must be given: a Hugging Face model folder (config.json, "
-                    + "model.safetensors, tokenizer.json) or a model preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+            throw new ConfigException(key + " must be given: a Hugging Face model folder (config.json, "
+                    + "model.safetensors, tokenizer.json) or a model preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)", null);
         }
     }
 
-    /** A bad config file, key or value. */
-    public static final class ConfigException extends IllegalArgumentException {
-        public ConfigException(String message, Throwable cause) { super(message, cause); }
+    /** A bad config file, key or value (an input error: one line on the command line, exit code 2). */
+    public static final class ConfigException extends InputError {
+        public ConfigException(String message, Throwable cause) { super(null, 0, null, message, cause); }
     }
 
     /** Reads a config from JSON; keys not given keep the values of {@code defaults}. */
@@ -65,13 +67,16 @@ public final class Configs {
     }
 
     private static ObjectNode readObject(Path file) {
+        JsonNode given;
         try {
-            JsonNode given = JSON.readTree(Files.readString(file));
-            if (given == null || !given.isObject()) throw new ConfigException(file + ": expected a JSON object", null);
-            return (ObjectNode) given;
+            given = JsonFiles.read(file);
+        } catch (InputError e) { // missing, a folder, not JSON
+            throw new ConfigException(e.getMessage(), e);
         } catch (IOException e) {
             throw new ConfigException(file + ": cannot read config: " + e.getMessage(), e);
         }
+        if (!given.isObject()) throw new ConfigException(file + ": expected a JSON object", null);
+        return (ObjectNode) given;
     }
 
     /** Applies {@code key=value} overrides (snake_case keys) to {@code config}. */
@@ -179,7 +184,7 @@ public final class Configs {
     }
 
     /**
-     * Resuming under other arguments would silently mix two runs: throws, naming the keys that differ from the
+     * Resuming under other arguments would silently mix two runs: throws an {@link InputError}, naming the keys that differ from the
      * {@code arguments.json} a checkpoint saved (nothing to compare when the file is absent).
      */
     public static void requireSameAsSaved(Record config, Path saved) throws IOException {
@@ -190,7 +195,7 @@ public final class Configs {
             if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
         });
         if (!changed.isEmpty()) {
-            throw new IllegalStateException(saved.getParent() + " holds a run with other arguments: " + String.join(", ", changed)
+            throw new InputError(saved.getParent(), "holds a run with other arguments: " + String.join(", ", changed)
                     + ". Delete " + saved.getParent().getParent() + " or choose another output_dir.");
         }
     }

@@ -3,6 +3,7 @@ package saferlhf.train;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import saferlhf.data.DataError;
 import saferlhf.data.DataReader;
 import saferlhf.data.DataRecord;
 import saferlhf.data.Datasets;
@@ -15,6 +16,14 @@ import saferlhf.data.SftRecord;
 public final class Data {
     private Data() {}
 
+    /** A spec that can only mean a file: a path that starts like one, or a data file's extension, and no registered name. */
+    private static boolean looksLikeAFile(String spec) {
+        String name = spec.split(":", -1)[0];
+        if (Datasets.names().contains(name) || Datasets.aliases().containsKey(name)) return false;
+        return spec.startsWith("/") || spec.startsWith("./") || spec.startsWith("../") || spec.startsWith("~")
+                || spec.matches(".*\\.(jsonl|json|gz|xz)$");
+    }
+
     /** The specs of a comma-separated list; empty for a blank string. */
     public static List<String> specs(String datasets) {
         if (datasets == null || datasets.isBlank()) return List.of();
@@ -23,7 +32,8 @@ public final class Data {
 
     /**
      * Every record of the mixture (seeded subsets). A spec that names an existing file or folder instead of a
-     * registered data set is read whole.
+     * registered data set is read whole; one that looks like a file ({@code /...}, {@code ./...}, {@code ...jsonl})
+     * but is not there is a {@link DataError} naming the path it looked for.
      */
     public static List<DataRecord> load(String datasets, long seed) {
         List<String> named = new ArrayList<>();
@@ -34,6 +44,8 @@ public final class Data {
                 try (var stream = DataReader.read(path, saferlhf.data.ReadOptions.defaults())) {
                     stream.forEach(records::add);
                 }
+            } else if (looksLikeAFile(spec)) {
+                throw new DataError(path.toString(), 0, null, "no such file or folder (and not a registered data set name)");
             } else {
                 named.add(spec);
             }
@@ -51,7 +63,7 @@ public final class Data {
         for (DataRecord record : load(datasets, seed)) {
             DialogueRecord demonstration = demonstration(record);
             if (demonstration == null) {
-                throw new IllegalArgumentException(datasets + ": expected SftRecord or DialogueRecord records, found "
+                throw new saferlhf.util.InputError(datasets + ": expected SftRecord or DialogueRecord records, found "
                         + record.getClass().getSimpleName());
             }
             out.add(demonstration);
@@ -85,11 +97,19 @@ public final class Data {
         return prompts;
     }
 
+    /**
+     * A stage cannot train on nothing: an input error naming the data sets of {@code key} when {@code items} is empty,
+     * e.g. {@code data/empty.jsonl: no pairs (train_datasets)}.
+     */
+    public static void requireSome(List<?> items, String key, String datasets, String what) {
+        if (items.isEmpty()) throw new saferlhf.util.InputError(datasets, 0, null, "no " + what + " (" + key + ")", null);
+    }
+
     private static <T> List<T> cast(List<DataRecord> records, Class<T> type, String datasets) {
         List<T> out = new ArrayList<>(records.size());
         for (DataRecord record : records) {
             if (!type.isInstance(record)) {
-                throw new IllegalArgumentException(datasets + ": expected " + type.getSimpleName() + " records, found "
+                throw new saferlhf.util.InputError(datasets + ": expected " + type.getSimpleName() + " records, found "
                         + record.getClass().getSimpleName());
             }
             out.add(type.cast(record));

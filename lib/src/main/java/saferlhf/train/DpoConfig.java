@@ -75,7 +75,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
             case "quick" -> quick();
             case "full" -> full();
             case "paper" -> paper();
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
+            default -> throw new Configs.ConfigException("unknown preset '" + name + "' (quick, full, paper)", null);
         };
     }
 }

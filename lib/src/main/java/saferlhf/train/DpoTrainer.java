@@ -71,7 +71,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             reference.setTrainable(false);
         }
         this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
-        if (train.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no pairs");
+        Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
         List<PreferencePair> heldOut = new ArrayList<>();
         for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
             if (r instanceof PreferencePair p) heldOut.add(p);

@@ -38,8 +38,8 @@ public final class Models {
             case "tiny-llama" -> ModelConfig.tinyLlama(vocabSize);
             case "tiny-gpt2" -> ModelConfig.tinyGpt2(vocabSize);
             case "llama-10m" -> ModelConfig.llama10M(vocabSize);
-            default -> throw new IllegalArgumentException("unknown model preset '" + name
-                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+            default -> throw new Configs.ConfigException("unknown model preset '" + name
+                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)", null);
         };
     }
 
@@ -60,17 +60,21 @@ public final class Models {
             throws IOException {
         ai.djl.Device target = Device.parse(device);
         if (frozenBase && modelNameOrPath.startsWith(PRESET_PREFIX)) {
-            throw new IllegalArgumentException("LoRA adapters need a pretrained base model folder, not the preset '" + modelNameOrPath
+            throw new saferlhf.util.InputError("LoRA adapters need a pretrained base model folder, not the preset '" + modelNameOrPath
                     + "' (random weights that no adapter folder could point at): train it first, or set lora_rank=0");
         }
         if (modelNameOrPath.startsWith(PRESET_PREFIX)) {
             return CausalLM.create(preset(modelNameOrPath, tokenizer.vocabSize()), target, seed);
         }
         Path folder = KitPaths.resolve(modelNameOrPath);
+        if (!Files.exists(saferlhf.util.AtomicFiles.existingFolder(folder))) {
+            throw new saferlhf.util.InputError(folder, "no such model folder, and not a preset (preset:tiny-llama, "
+                    + "preset:tiny-gpt2, preset:llama-10m)");
+        }
         if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))
                 && !PeftFiles.isAdapterFolder(folder)) {
-            throw new IOException("model_name_or_path: " + folder + " is not a model folder (no config.json), not a LoRA "
-                    + "adapter folder (no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+            throw new saferlhf.util.InputError(folder, "not a model folder (no config.json), not a LoRA adapter folder "
+                    + "(no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
         }
         CausalLM model = ModelFiles.loadCausalLM(folder, target);
         if (tokenizer.vocabSize() > model.config().vocabSize()) {

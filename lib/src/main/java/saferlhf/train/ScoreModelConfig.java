@@ -89,7 +89,7 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
             case "quick" -> quick(scoreType);
             case "full" -> full(scoreType);
             case "paper" -> paper(scoreType);
-            default -> throw new IllegalArgumentException("unknown preset '" + name + "' (quick, full, paper)");
+            default -> throw new Configs.ConfigException("unknown preset '" + name + "' (quick, full, paper)", null);
         };
     }
 }

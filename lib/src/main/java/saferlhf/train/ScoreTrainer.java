@@ -70,7 +70,7 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
         model.setNormalize(config.normalizeScoreDuringTraining());
         List<PreferencePair> pairs = Data.preferences(config.trainDatasets(), config.seed());
         for (int i = 0; i < pairs.size(); i++) train.add(tokenize(pairs.get(i), i));
-        if (train.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no pairs");
+        Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
         this.eval = Data.preferences(config.evalDatasets(), config.seed());
     }
 
@@ -99,8 +99,8 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
             lowerSign = p.isResponseSafe(lower) ? -1f : 1f;
             higherSign = p.isResponseSafe(higher) ? -1f : 1f;
             if (!p.isResponseSafe(lower) && p.isResponseSafe(higher)) {
-                throw new IllegalArgumentException("pair " + index + " of '" + config.trainDatasets() + "': safer_response_id "
-                        + lower + " points at a response labelled unsafe while the other is labelled safe");
+                throw new saferlhf.util.InputError(config.trainDatasets(), 0, "safer_response_id", "pair " + index + " (0-based): "
+                        + lower + " points at a response labelled unsafe while the other is labelled safe", null);
             }
         } else {
             higher = p.betterResponseId();

@@ -45,7 +45,7 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
         for (DialogueRecord r : Data.sft(config.trainDatasets(), config.seed())) {
             train.add(tokenizer.encodeDialogue(r, config.maxLength()));
         }
-        if (train.isEmpty()) throw new IllegalArgumentException("train_datasets '" + config.trainDatasets() + "' holds no records");
+        Data.requireSome(train, "train_datasets", config.trainDatasets(), "records");
         for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
             DialogueRecord demonstration = Data.demonstration(r);
             if (demonstration != null) evalDemonstrations.add(tokenizer.encodeDialogue(demonstration, config.maxLength()));

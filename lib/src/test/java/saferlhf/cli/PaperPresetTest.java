@@ -145,7 +145,7 @@ class PaperPresetTest {
         System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
         int code;
         try {
-            code = new CommandLine(new TrainCommands.PpoLag()).execute("--preset", "paper");
+            code = Main.commandLine().execute("ppo-lag", "--preset", "paper"); // with the kit's error handler
         } finally {
             System.setErr(err);
         }

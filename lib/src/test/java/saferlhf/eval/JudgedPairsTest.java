@@ -33,6 +33,9 @@ class JudgedPairsTest {
         GroundTruthJudge truth = new GroundTruthJudge();
         return new Judge() {
             @Override
+            public boolean canRate(PromptRecord prompt) { return truth.canRate(prompt); }
+
+            @Override
             public Rating rate(PromptRecord prompt, String answer) { return truth.rate(prompt, answer); }
 
             @Override

@@ -1,0 +1,121 @@
+package saferlhf.cli;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.UncheckedIOException;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileSystemException;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
+import picocli.CommandLine;
+import picocli.CommandLine.ParseResult;
+import saferlhf.eval.ChatJudge;
+import saferlhf.train.TrainingLoop;
+import saferlhf.util.InputError;
+
+/**
+ * How every command answers a failure: one line on stderr, {@code error: FILE[:LINE]: what is wrong}, and an exit code.
+ * <ul>
+ *   <li>2: bad input ({@link InputError}: a missing or malformed data file, model folder, {@code config.json},
+ *       {@code model.safetensors}, {@code tokenizer.json} or config file, a bad key or value; or any other failure to
+ *       read or write a file);</li>
+ *   <li>3: training diverged (a NaN or infinite loss);</li>
+ *   <li>1: the model judge's endpoint kept failing, or an internal error: a bug in the kit, printed with its stack trace
+ *       and what happened.</li>
+ * </ul>
+ * The Java stack trace of the first two kinds is printed only with {@code --verbose} or {@code SAFERLHF_VERBOSE=1}.
+ * Bad command-line syntax (an unknown option, a missing or mistyped option value) is one line too, exit code 2.
+ */
+final class Errors implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
+    static final int EXIT_INPUT = 2;
+    static final int EXIT_DIVERGED = 3;
+    static final int EXIT_INTERNAL = 1;
+
+    /** {@code --verbose} on any command, or {@code SAFERLHF_VERBOSE} set to 1 or true. */
+    static boolean verbose(ParseResult parsed) {
+        String env = System.getenv("SAFERLHF_VERBOSE");
+        if (env != null && (env.equals("1") || env.equalsIgnoreCase("true"))) return true;
+        for (ParseResult p = parsed; p != null; p = p.subcommand()) {
+            if (p.hasMatchedOption("--verbose")) return true;
+        }
+        return false;
+    }
+
+    @Override
+    public int handleExecutionException(Exception e, CommandLine command, ParseResult parsed) {
+        PrintWriter err = command.getErr();
+        boolean verbose = verbose(parsed);
+        TrainingLoop.TrainingDiverged diverged = find(e, TrainingLoop.TrainingDiverged.class);
+        InputError input = find(e, InputError.class);
+        Throwable io = io(e);
+        ChatJudge.JudgeException judge = find(e, ChatJudge.JudgeException.class);
+        String line;
+        int code;
+        if (diverged != null) {
+            line = diverged.getMessage();
+            code = EXIT_DIVERGED;
+        } else if (input != null) {
+            line = input.getMessage();
+            code = EXIT_INPUT;
+        } else if (io != null) {
+            line = describe(io);
+            code = EXIT_INPUT;
+        } else if (judge != null) {
+            line = judge.getMessage();
+            code = EXIT_INTERNAL;
+        } else { // a bug: the trace is what a report needs
+            e.printStackTrace(err);
+            err.println("error: internal error (a bug in saferlhf; please report it with the trace above): " + e);
+            err.flush();
+            return EXIT_INTERNAL;
+        }
+        if (verbose) e.printStackTrace(err);
+        err.println("error: " + String.valueOf(line).replaceAll("\\s*\\R\\s*", " ")); // one line, even for a quoted reply
+        err.flush();
+        return code;
+    }
+
+    /** An unknown option, a missing required option or a value of the wrong type: one line, and where to get help. */
+    @Override
+    public int handleParseException(CommandLine.ParameterException e, String[] args) {
+        CommandLine command = e.getCommandLine();
+        PrintWriter err = command.getErr();
+        String name = command.getCommandSpec().qualifiedName();
+        err.println("error: " + e.getMessage() + " (see '" + name + " --help')");
+        err.flush();
+        return command.getCommandSpec().exitCodeOnInvalidInput();
+    }
+
+    /** The outermost exception of {@code type} in the cause chain, or null. */
+    static <T extends Throwable> T find(Throwable e, Class<T> type) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (type.isInstance(t)) return type.cast(t);
+        }
+        return null;
+    }
+
+    /** The outermost {@link IOException} or {@link UncheckedIOException} of the cause chain, or null. */
+    private static Throwable io(Throwable e) {
+        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
+            if (t instanceof IOException || t instanceof UncheckedIOException) return t;
+        }
+        return null;
+    }
+
+    /** An I/O failure as {@code FILE: what} ({@link NoSuchFileException}'s own message is only the path). */
+    static String describe(Throwable e) {
+        if (e instanceof UncheckedIOException u && u.getCause() != null) {
+            String cause = describe(u.getCause());
+            return u.getMessage() == null || u.getMessage().equals(u.getCause().toString()) ? cause : u.getMessage() + " (" + cause + ")";
+        }
+        if (e instanceof FileSystemException fs && fs.getFile() != null) {
+            String what = fs.getReason() != null ? fs.getReason()
+                    : e instanceof NoSuchFileException ? "no such file or folder"
+                    : e instanceof AccessDeniedException ? "permission denied"
+                    : e instanceof NotDirectoryException ? "not a folder"
+                    : e.getClass().getSimpleName();
+            return fs.getFile() + ": " + what;
+        }
+        return e.getMessage() != null ? e.getMessage() : e.toString();
+    }
+}
