@@ -19,12 +19,20 @@ import java.util.function.Function;
 final class LazyTensors extends AbstractMap<String, HostTensor> {
     private final Map<String, long[]> shapes;
     private final Function<String, float[]> reader;
+    /** Reads a tensor straight into a buffer, or null (then {@link #reader} is used). */
+    private final java.util.function.BiConsumer<String, java.nio.FloatBuffer> into;
     /** Tensors put into the map: held in memory, in place of what the reader would give. */
     private final Map<String, HostTensor> replaced = new LinkedHashMap<>();
 
     LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader) {
+        this(shapes, reader, null);
+    }
+
+    private LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader,
+                        java.util.function.BiConsumer<String, java.nio.FloatBuffer> into) {
         this.shapes = new LinkedHashMap<>(shapes);
         this.reader = reader;
+        this.into = into;
     }
 
     /** Host copies of live arrays, made one at a time, in the map's order. */
@@ -46,7 +54,18 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
                 }
             }
         }
-        return new LazyTensors(shapes, name -> source.get(name).readFloats(name));
+        return new LazyTensors(shapes, name -> source.get(name).readFloats(name), (name, out) -> source.get(name).readFloats(name, out));
+    }
+
+    /** A tensor's shape, without reading it. */
+    long[] shape(String name) { return shapes.get(name).clone(); }
+
+    /** Puts a tensor's values into {@code out} (from a file: no Java array in between). */
+    void readInto(String name, java.nio.FloatBuffer out) {
+        HostTensor held = replaced.get(name);
+        if (held != null) out.put(held.data());
+        else if (into != null) into.accept(name, out);
+        else out.put(reader.apply(name));
     }
 
     /** The shape of a tensor of {@code tensors} without reading its values when the map is lazy. */

@@ -214,6 +214,23 @@ public final class SafeTensors {
         return out;
     }
 
+    /** As {@link #readFloats(String)}, putting the values into {@code out} from its position on (no Java array). */
+    public void readFloats(String name, java.nio.FloatBuffer out) {
+        TensorInfo t = info(name);
+        switch (t.dtype()) {
+            case F32 -> forEachRun(t, (b, n, at) -> out.put(b.asFloatBuffer().limit(n)));
+            case BF16 -> forEachRun(t, (b, n, at) -> {
+                ShortBuffer s = b.asShortBuffer();
+                for (int i = 0; i < n; i++) out.put(bf16ToFloat(s.get(i)));
+            });
+            case F16 -> forEachRun(t, (b, n, at) -> {
+                ShortBuffer s = b.asShortBuffer();
+                for (int i = 0; i < n; i++) out.put(f16ToFloat(s.get(i)));
+            });
+            default -> throw unsupported(t, "readFloats", "F32, F16, BF16");
+        }
+    }
+
     /** A tensor as a float32 {@link HostTensor} (F16 and BF16 converted in Java). */
     public HostTensor read(String name) {
         return new HostTensor(readFloats(name), info(name).shape());

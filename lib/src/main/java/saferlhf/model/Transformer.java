@@ -139,27 +139,32 @@ public final class Transformer {
 
         NDArray init(WeightSpec spec) {
             String n = spec.hfName();
-            long count = 1;
-            for (long d : spec.shape()) count *= d;
-            float[] data = new float[Math.toIntExact(count)];
+            Shape shape = new Shape(spec.shape());
             boolean norm = n.contains("norm") || n.contains(".ln_");
-            if (norm && n.endsWith(".weight")) {
-                java.util.Arrays.fill(data, 1f);
-            } else if (!n.endsWith(".bias")) {
-                double std = 0.02;
-                if (config.isGpt2() && n.endsWith("c_proj.weight")) std = 0.02 / Math.sqrt(2.0 * config.numLayers());
-                gaussian(data, std, rng);
-            }
-            return staging.owned(manager, data, new Shape(spec.shape()));
+            double std = config.isGpt2() && n.endsWith("c_proj.weight") ? 0.02 / Math.sqrt(2.0 * config.numLayers()) : 0.02;
+            return staging.owned(manager, shape, out -> { // written straight into the staging buffer: no Java array
+                if (norm && n.endsWith(".weight")) {
+                    for (long i = 0; i < shape.size(); i++) out.put(1f);
+                } else if (n.endsWith(".bias")) {
+                    for (long i = 0; i < shape.size(); i++) out.put(0f);
+                } else {
+                    gaussian(out, shape.size(), std, rng);
+                }
+            });
         }
     }
 
     static void gaussian(float[] data, double std, SplittableRandom rng) {
-        for (int i = 0; i < data.length; i += 2) { // Box-Muller, two values per draw
+        gaussian(java.nio.FloatBuffer.wrap(data), data.length, std, rng);
+    }
+
+    /** {@code count} values N(0, std^2) put into {@code out} from its position on. */
+    static void gaussian(java.nio.FloatBuffer out, long count, double std, SplittableRandom rng) {
+        for (long i = 0; i < count; i += 2) { // Box-Muller, two values per draw
             double u1 = 1.0 - rng.nextDouble(), u2 = rng.nextDouble();
             double r = Math.sqrt(-2.0 * Math.log(u1)) * std;
-            data[i] = (float) (r * Math.cos(2 * Math.PI * u2));
-            if (i + 1 < data.length) data[i + 1] = (float) (r * Math.sin(2 * Math.PI * u2));
+            out.put((float) (r * Math.cos(2 * Math.PI * u2)));
+            if (i + 1 < count) out.put((float) (r * Math.sin(2 * Math.PI * u2)));
         }
     }
 

@@ -54,8 +54,10 @@ final class Weights {
             String found = weights.containsKey(spec.hfName()) ? spec.hfName() : null;
             for (String alias : spec.aliases()) if (found == null && weights.containsKey(alias)) found = alias;
             if (found == null) continue;
-            HostTensor t = weights.get(found);                          // read now (one tensor at a time from a lazy map)
-            NDArray fresh = staging.owned(manager, t.data(), new Shape(t.shape()));
+            String name = found;
+            NDArray fresh = weights instanceof LazyTensors lazy                // read now, one tensor at a time
+                    ? staging.owned(manager, new Shape(lazy.shape(name)), out -> lazy.readInto(name, out))
+                    : staging.owned(manager, weights.get(name).data(), new Shape(weights.get(name).shape()));
             fresh.setRequiresGradient(trainable);
             NDArray old = target.put(spec.hfName(), fresh);
             if (old != null) old.close();
@@ -92,12 +94,20 @@ final class Weights {
         private ByteBuffer buffer;
 
         NDArray owned(NDManager manager, float[] data, Shape shape) {
-            if (buffer == null || buffer.capacity() < 4L * data.length) {
-                buffer = ByteBuffer.allocateDirect(Math.multiplyExact(4, data.length)).order(ByteOrder.nativeOrder());
-            }
+            return owned(manager, shape, out -> out.put(data));
+        }
+
+        /** As {@link #owned(NDManager, float[], Shape)}, with {@code fill} putting the values (shape.size() floats). */
+        NDArray owned(NDManager manager, Shape shape, java.util.function.Consumer<java.nio.FloatBuffer> fill) {
+            int bytes = Math.toIntExact(4 * shape.size());
+            if (buffer == null || buffer.capacity() < bytes) buffer = ByteBuffer.allocateDirect(bytes).order(ByteOrder.nativeOrder());
             buffer.clear();
-            buffer.asFloatBuffer().put(data);
-            buffer.limit(4 * data.length);
+            java.nio.FloatBuffer floats = buffer.asFloatBuffer();
+            fill.accept(floats);
+            if (floats.position() != shape.size()) {
+                throw new IllegalStateException("filled " + floats.position() + " values for shape " + shape);
+            }
+            buffer.limit(bytes);
             NDArray view = manager.create(buffer, shape, DataType.FLOAT32);  // shares the buffer on the CPU
             if (manager.getDevice().isGpu()) return view;                      // copied to the device, nothing shared
             NDArray copy = view.duplicate();                                   // libtorch's own memory
