@@ -12,6 +12,7 @@ import saferlhf.model.CausalLM;
 import saferlhf.model.Generation;
 import saferlhf.model.ModelConfig;
 import saferlhf.model.Tokenizer;
+import saferlhf.pipeline.MemoryPlan;
 
 import java.io.IOException;
 import java.io.PrintStream;
@@ -136,6 +137,9 @@ public final class MemoryBenchmarks {
                 torch = ModelBenchmarks.unavailable("--no-torch");
             }
             p.set("torch", torch);
+            double planned = plan(part, o.sizes()).peakMib();
+            p.put("plan_mb", ModelBenchmarks.round(planned, 1));
+            p.put("plan_over_kit", ModelBenchmarks.round(planned / p.get("kit").get("peak_rss_mb").asDouble(), 2));
             if (torch.path("available").asBoolean(false)) {
                 double ratio = p.get("kit").get("peak_rss_mb").asDouble() / torch.get("peak_rss_mb").asDouble();
                 p.put("ratio_kit_over_torch", ModelBenchmarks.round(ratio, 2));
@@ -153,6 +157,16 @@ public final class MemoryBenchmarks {
     static String allocator() {
         String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
         return preload.contains("tcmalloc") ? "tcmalloc (LD_PRELOAD " + preload + ")" : "glibc malloc";
+    }
+
+    /** The memory estimate of a part ({@code saferlhf STAGE --plan} uses the same model). */
+    public static MemoryPlan.Plan plan(String part, Sizes s) {
+        return switch (part) {
+            case "forward" -> MemoryPlan.forward(s.modelConfig(), s.forwardBatch(), s.seqLen());
+            case "generation" -> MemoryPlan.generation(s.modelConfig(), s.genBatch(), s.promptLength(), s.newTokens());
+            case "train-step" -> MemoryPlan.trainStep(s.modelConfig(), s.trainBatch(), s.seqLen());
+            default -> throw new IllegalArgumentException("unknown part '" + part + "' (" + String.join(", ", PARTS) + ")");
+        };
     }
 
     /** One part in this process (the child JVM's side): its figures and this process's peak RSS. */
@@ -262,7 +276,8 @@ public final class MemoryBenchmarks {
         t.append(String.format("Model: LLaMA H%d, %d layers, %d heads, MLP %d, vocab %d, %d positions: %,d params (%.0f MB fp32)%n",
                 s.get("hiddenSize").asInt(), s.get("numLayers").asInt(), s.get("numHeads").asInt(), s.get("intermediateSize").asInt(),
                 s.get("vocabSize").asInt(), s.get("seqLen").asInt(), r.get("params").asLong(), r.get("params").asLong() * 4 / 1048576.0));
-        t.append(String.format("  %-58s %12s %12s %8s  %s%n", "part", "kit MB", "PyTorch MB", "ratio", "target <= " + r.get("target").asDouble()));
+        t.append(String.format("  %-58s %12s %12s %8s  %-14s %10s%n", "part", "kit MiB", "PyTorch MiB", "ratio", "target <= " + r.get("target").asDouble(),
+                "plan MiB"));
         JsonNode parts = r.get("parts");
         for (String name : PARTS) {
             JsonNode p = parts.get(name);
@@ -275,10 +290,11 @@ public final class MemoryBenchmarks {
             };
             JsonNode torch = p.get("torch");
             boolean have = torch.path("available").asBoolean(false);
-            t.append(String.format("  %-58s %12.1f %12s %8s  %s%n", what, p.get("kit").get("peak_rss_mb").asDouble(),
+            t.append(String.format("  %-58s %12.1f %12s %8s  %-14s %10.0f (%+.0f%%)%n", what, p.get("kit").get("peak_rss_mb").asDouble(),
                     have ? String.format("%.1f", torch.get("peak_rss_mb").asDouble()) : "n/a",
                     have ? String.format("%.2f", p.get("ratio_kit_over_torch").asDouble()) : "n/a",
-                    have ? (p.get("meets_target").asBoolean() ? "met" : "NOT met") : "PyTorch not run: " + torch.get("reason").asText()));
+                    have ? (p.get("meets_target").asBoolean() ? "met" : "NOT met") : "PyTorch not run", p.get("plan_mb").asDouble(),
+                    100 * (p.get("plan_over_kit").asDouble() - 1)));
         }
         JsonNode any = parts.get(PARTS.get(0));
         t.append(String.format("Before the model: kit JVM + libtorch %.1f MB", any.get("kit").get("rss_mb_before_model").asDouble()));
@@ -286,6 +302,10 @@ public final class MemoryBenchmarks {
             t.append(String.format(", Python + torch %s %.1f MB", any.get("torch").get("torch_version").asText(),
                     any.get("torch").get("rss_mb_before_model").asDouble()));
         }
+        if (!any.get("torch").path("available").asBoolean(false)) {
+            t.append(String.format("%nPyTorch not run: %s", any.get("torch").get("reason").asText()));
+        }
+        t.append(String.format("%nplan MiB: the estimate of saferlhf.pipeline.MemoryPlan (as STAGE --plan prints), vs the kit's peak."));
         t.append(String.format("%nPeak RSS: VmHWM of a fresh JVM per part, ru_maxrss of a fresh Python per part; both with %s%n",
                 r.get("allocator").asText()));
         return t.toString();

@@ -7,6 +7,7 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import saferlhf.KitPaths;
+import saferlhf.pipeline.MemoryPlan;
 import saferlhf.train.Configs;
 import saferlhf.train.TrainingLoop;
 
@@ -26,11 +27,19 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
     @Option(names = "--print-config", description = "print the resolved config as JSON and exit")
     boolean printConfig;
 
+    @Option(names = "--plan", arity = "0..1", fallbackValue = "", paramLabel = "MEMORY",
+            description = "print the expected memory of this run, part by part (fp32, and with half-precision frozen models), "
+                    + "and whether it fits in MEMORY (e.g. 24g, 80g; default: this machine's), then exit")
+    String plan;
+
     @Parameters(paramLabel = "KEY=VALUE", description = "overrides, e.g. lr=1e-3 epochs=2")
     List<String> overrides = new ArrayList<>();
 
     /** The preset of this stage. */
     abstract C preset(String name);
+
+    /** The stage's expected memory (see {@link MemoryPlan}). */
+    abstract MemoryPlan.Plan plan(C config) throws Exception;
 
     /** Runs the stage. */
     abstract TrainingLoop.Result train(C config) throws Exception;
@@ -55,11 +64,21 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
             System.out.println(Configs.toJson(resolved));
             return 0;
         }
+        if (plan != null) {
+            System.out.print(plan(resolved).table(plan.isBlank() ? physicalMemoryMib() : MemoryPlan.parseMib(plan)));
+            return 0;
+        }
         System.out.println(commandName() + ": " + saferlhf.model.Device.describe(device(resolved)));
         TrainingLoop.Result result = train(resolved);
         System.out.printf("%s: %d/%d steps in %.0f s; model: %s%n", commandName(), result.steps(), result.totalSteps(),
                 result.seconds(), result.modelFolder());
         result.lastEval().forEach((name, value) -> System.out.printf("  %-28s %.4f%n", name, value));
         return 0;
+    }
+
+    /** This machine's physical memory in MiB (0 when unknown). */
+    static double physicalMemoryMib() {
+        var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
+        return os instanceof com.sun.management.OperatingSystemMXBean sun ? sun.getTotalMemorySize() / 1048576.0 : 0;
     }
 }

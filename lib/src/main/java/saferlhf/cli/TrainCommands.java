@@ -1,6 +1,7 @@
 package saferlhf.cli;
 
 import picocli.CommandLine.Command;
+import saferlhf.pipeline.MemoryPlan;
 import saferlhf.rl.PpoConfig;
 import saferlhf.rl.PpoTrainer;
 import saferlhf.train.DpoConfig;
@@ -25,6 +26,9 @@ final class TrainCommands {
         String device(SftConfig config) { return config.device(); }
 
         @Override
+        MemoryPlan.Plan plan(SftConfig config) throws Exception { return MemoryPlan.sft(config); }
+
+        @Override
         TrainingLoop.Result train(SftConfig config) throws Exception { return SftTrainer.train(config); }
     }
 
@@ -36,6 +40,9 @@ final class TrainCommands {
 
         @Override
         String device(ScoreModelConfig config) { return config.device(); }
+
+        @Override
+        MemoryPlan.Plan plan(ScoreModelConfig config) throws Exception { return MemoryPlan.scoreModel(config); }
 
         @Override
         TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
@@ -51,6 +58,9 @@ final class TrainCommands {
         String device(ScoreModelConfig config) { return config.device(); }
 
         @Override
+        MemoryPlan.Plan plan(ScoreModelConfig config) throws Exception { return MemoryPlan.scoreModel(config); }
+
+        @Override
         TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
     }
 
@@ -62,6 +72,9 @@ final class TrainCommands {
 
         @Override
         String device(DpoConfig config) { return config.device(); }
+
+        @Override
+        MemoryPlan.Plan plan(DpoConfig config) throws Exception { return MemoryPlan.dpo(config); }
 
         @Override
         TrainingLoop.Result train(DpoConfig config) throws Exception { return DpoTrainer.train(config); }
@@ -77,6 +90,9 @@ final class TrainCommands {
         String device(PpoConfig config) { return config.device(); }
 
         @Override
+        MemoryPlan.Plan plan(PpoConfig config) throws Exception { return MemoryPlan.ppo(config); }
+
+        @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 
@@ -90,6 +106,9 @@ final class TrainCommands {
         String device(PpoConfig config) { return config.device(); }
 
         @Override
+        MemoryPlan.Plan plan(PpoConfig config) throws Exception { return MemoryPlan.ppo(config); }
+
+        @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 
@@ -101,6 +120,9 @@ final class TrainCommands {
 
         @Override
         String device(PpoConfig config) { return config.device(); }
+
+        @Override
+        MemoryPlan.Plan plan(PpoConfig config) throws Exception { return MemoryPlan.ppo(config); }
 
         @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }

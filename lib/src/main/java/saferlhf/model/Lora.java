@@ -101,6 +101,16 @@ public final class Lora {
         return module.equals(target) || module.endsWith("." + target);
     }
 
+    /** Parameters of the adapters {@code config} puts on {@code model}: r (in + out) per adapted projection. */
+    public static long parameterCount(ModelConfig model, LoraConfig config) {
+        List<String> targets = config.targetsFor(model);
+        long n = 0;
+        for (Map.Entry<String, long[]> e : projections(model).entrySet()) {
+            if (targets.stream().anyMatch(t -> matches(e.getKey(), t))) n += (long) config.rank() * (e.getValue()[0] + e.getValue()[1]);
+        }
+        return n;
+    }
+
     /** Every projection LoRA can adapt: HF module name -> weight shape in the checkpoint's layout. */
     static Map<String, long[]> projections(ModelConfig config) {
         Map<String, long[]> out = new LinkedHashMap<>();

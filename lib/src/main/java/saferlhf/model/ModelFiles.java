@@ -99,6 +99,19 @@ public final class ModelFiles {
         return node;
     }
 
+    /**
+     * The architecture of a model folder, or of an adapter folder's base (its {@code base_model_name_or_path}, followed
+     * through stacked adapter folders), without reading any weights.
+     */
+    public static ModelConfig readConfig(Path folder) throws IOException {
+        Path dir = folder;
+        for (int depth = 0; PeftFiles.isAdapterFolder(dir); depth++) {
+            if (depth > 8) throw new InputError(folder, "more than 8 adapter folders stacked (a cycle?)");
+            dir = PeftFiles.baseFolder(dir, PeftFiles.readConfig(dir));
+        }
+        return ModelConfig.read(requireModelFolder(dir).resolve("config.json"));
+    }
+
     /** Whether a finished model (or adapter) folder is there: saves are atomic, so its weights file means the whole folder. */
     public static boolean isComplete(Path folder) {
         return Files.isRegularFile(folder.resolve("model.safetensors")) || Files.isRegularFile(folder.resolve(PeftFiles.WEIGHTS_FILE));

@@ -30,5 +30,6 @@ class MemoryBenchmarksTest {
                 r.get("parts").get("generation").get("kit").get("length").asInt());
         String table = MemoryBenchmarks.table(r);
         assertTrue(table.contains("PyTorch not run: --no-torch"), table);
+        assertTrue(r.get("parts").get("forward").get("plan_mb").asDouble() > 0);
     }
 }
