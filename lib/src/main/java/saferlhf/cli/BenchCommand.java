@@ -6,6 +6,7 @@ import java.util.concurrent.Callable;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -19,6 +20,33 @@ public final class BenchCommand implements Runnable {
     @Override
     public void run() {
         new CommandLine(this).usage(System.out);
+    }
+
+    /** The options every benchmark takes, and how it prints its result. */
+    static final class Common {
+        @Option(names = "--quick", description = "tiny sizes (a smoke test; the ratios mean little)")
+        boolean quick;
+
+        @Option(names = "--no-torch", description = "skip the PyTorch reference")
+        boolean noTorch;
+
+        @Option(names = "--python", description = "Python with torch (default: ${DEFAULT-VALUE})")
+        Path python = Path.of("/usr/bin/python3");
+
+        @Option(names = "--json", description = "print one JSON object instead of the table")
+        boolean json;
+
+        @Option(names = "--json-out", paramLabel = "FILE", description = "also write the JSON object to FILE")
+        Path jsonOut;
+
+        /** Writes {@code --json-out}, then prints the JSON or the table. */
+        int print(CommandSpec spec, ObjectNode result, java.util.function.Function<ObjectNode, String> table) throws java.io.IOException {
+            if (jsonOut != null) java.nio.file.Files.writeString(jsonOut, result.toPrettyString() + "\n");
+            PrintWriter out = spec.commandLine().getOut();
+            out.print(json ? result.toString() + "\n" : table.apply(result));
+            out.flush();
+            return 0;
+        }
     }
 
     /** See {@link ModelBenchmarks}. */
@@ -35,17 +63,11 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--warmup", description = "untimed warm-up training steps per run (default: 3; --quick: 1)")
         Integer warmup;
 
-        @Option(names = "--quick", description = "tiny sizes and a few steps (a smoke test; the ratios mean little)")
-        boolean quick;
-
-        @Option(names = "--no-torch", description = "skip the PyTorch reference")
-        boolean noTorch;
+        @Mixin
+        Common common;
 
         @Option(names = "--no-fork", description = "run every kit part in this JVM (peak RSS is then this process's peak so far)")
         boolean noFork;
-
-        @Option(names = "--python", description = "Python with torch (default: ${DEFAULT-VALUE})")
-        Path python = Path.of("/usr/bin/python3");
 
         @Option(names = "--torch-script", description = "bench_torch_train_step.py (default: <project root>/" + ModelBenchmarks.SCRIPT + ")")
         Path script;
@@ -53,39 +75,23 @@ public final class BenchCommand implements Runnable {
         @Option(names = "--kit-threads", split = ",", paramLabel = "N", description = "intra-op thread counts the kit's training step tries, each in a fresh JVM (default: 1 and the number of cores)")
         java.util.List<Integer> kitThreads;
 
-        @Option(names = "--json", description = "print one JSON object instead of the table")
-        boolean json;
-
-        @Option(names = "--json-out", paramLabel = "FILE", description = "also write the JSON object to FILE")
-        Path jsonOut;
-
         @Option(names = "--part", hidden = true, description = "run one part in this JVM and print its JSON (train-step, generation)")
         String part;
 
         @Override
-        public Integer call() {
+        public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
+            boolean quick = common.quick;
             ModelBenchmarks.Options d = quick ? ModelBenchmarks.Options.quickNoTorch() : ModelBenchmarks.Options.defaults();
             ModelBenchmarks.Options o = new ModelBenchmarks.Options(quick, warmup != null ? warmup : d.warmup(),
-                    steps != null ? steps : d.steps(), !noTorch, !noFork, d.genBatch(), d.promptLength(), d.newTokens(),
-                    d.cachedReps(), python, script, kitThreads != null ? kitThreads : d.kitThreads());
+                    steps != null ? steps : d.steps(), !common.noTorch, !noFork, d.genBatch(), d.promptLength(), d.newTokens(),
+                    d.cachedReps(), common.python, script, kitThreads != null ? kitThreads : d.kitThreads());
             if (part != null) {
                 out.println(ModelBenchmarks.runPart(part, o).toString());
                 out.flush();
                 return 0;
             }
-            ObjectNode result = ModelBenchmarks.run(o, System.err);
-            if (jsonOut != null) {
-                try {
-                    java.nio.file.Files.writeString(jsonOut, result.toPrettyString() + "\n");
-                } catch (java.io.IOException e) {
-                    spec.commandLine().getErr().println("error: cannot write " + jsonOut + ": " + e.getMessage());
-                    return 1;
-                }
-            }
-            out.print(json ? result.toString() + "\n" : ModelBenchmarks.table(result));
-            out.flush();
-            return 0;
+            return common.print(spec, ModelBenchmarks.run(o, System.err), ModelBenchmarks::table);
         }
     }
 
@@ -98,23 +104,11 @@ public final class BenchCommand implements Runnable {
         @Spec
         CommandSpec spec;
 
-        @Option(names = "--quick", description = "tiny sizes (a smoke test; the ratios mean little)")
-        boolean quick;
-
-        @Option(names = "--no-torch", description = "skip the PyTorch reference")
-        boolean noTorch;
+        @Mixin
+        Common common;
 
         @Option(names = "--threads", description = "intra-op threads of both sides (default: the number of cores)")
         Integer threads;
-
-        @Option(names = "--python", description = "Python with torch (default: ${DEFAULT-VALUE})")
-        Path python = Path.of("/usr/bin/python3");
-
-        @Option(names = "--json", description = "print one JSON object instead of the table")
-        boolean json;
-
-        @Option(names = "--json-out", paramLabel = "FILE", description = "also write the JSON object to FILE")
-        Path jsonOut;
 
         @Option(names = "--part", hidden = true, description = "run one part in this JVM and print its JSON")
         String part;
@@ -126,19 +120,15 @@ public final class BenchCommand implements Runnable {
         public Integer call() throws Exception {
             PrintWriter out = spec.commandLine().getOut();
             MemoryBenchmarks.Sizes s = sizes != null ? MemoryBenchmarks.Sizes.fromJson(sizes)
-                    : quick ? MemoryBenchmarks.Sizes.QUICK : MemoryBenchmarks.Sizes.DEFAULT;
+                    : common.quick ? MemoryBenchmarks.Sizes.QUICK : MemoryBenchmarks.Sizes.DEFAULT;
             if (part != null) {
                 out.println(MemoryBenchmarks.runPart(part, s).toString());
                 out.flush();
                 return 0;
             }
-            MemoryBenchmarks.Options o = new MemoryBenchmarks.Options(s, !noTorch,
-                    threads != null ? threads : Runtime.getRuntime().availableProcessors(), python);
-            ObjectNode result = MemoryBenchmarks.run(o, System.err);
-            if (jsonOut != null) java.nio.file.Files.writeString(jsonOut, result.toPrettyString() + "\n");
-            out.print(json ? result.toString() + "\n" : MemoryBenchmarks.table(result));
-            out.flush();
-            return 0;
+            MemoryBenchmarks.Options o = new MemoryBenchmarks.Options(s, !common.noTorch,
+                    threads != null ? threads : Runtime.getRuntime().availableProcessors(), common.python);
+            return common.print(spec, MemoryBenchmarks.run(o, System.err), MemoryBenchmarks::table);
         }
     }
 

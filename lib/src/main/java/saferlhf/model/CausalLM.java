@@ -84,10 +84,7 @@ public final class CausalLM implements AutoCloseable {
      * with adapters, the adapters' A and B only).
      */
     public Map<String, NDArray> trainableParameters() {
-        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        namedParameters().forEach((name, p) -> { if (p.hasGradient()) out.put(name, p); });
-        if (body.lora != null) out.putAll(body.lora.namedParameters());
-        return Collections.unmodifiableMap(out);
+        return body.trainable(namedParameters());
     }
 
     /**

@@ -112,10 +112,7 @@ public final class ScoreModel implements AutoCloseable {
 
     /** The parameters an optimizer trains: those that record gradients, plus the adapters' A and B when there are any. */
     public Map<String, NDArray> trainableParameters() {
-        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
-        namedParameters().forEach((name, p) -> { if (p.hasGradient()) out.put(name, p); });
-        if (body.lora != null) out.putAll(body.lora.namedParameters());
-        return Collections.unmodifiableMap(out);
+        return body.trainable(namedParameters());
     }
 
     /**

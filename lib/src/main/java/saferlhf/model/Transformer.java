@@ -168,6 +168,14 @@ public final class Transformer {
         }
     }
 
+    /** Of a model's parameters {@code named}, those that record gradients, plus the adapters' A and B when there are any. */
+    Map<String, NDArray> trainable(Map<String, NDArray> named) {
+        LinkedHashMap<String, NDArray> out = new LinkedHashMap<>();
+        named.forEach((name, p) -> { if (p.hasGradient()) out.put(name, p); });
+        if (lora != null) out.putAll(lora.namedParameters());
+        return Collections.unmodifiableMap(out);
+    }
+
     void setTrainable(boolean trainable) {
         for (NDArray p : params.values()) p.setRequiresGradient(trainable);
     }
