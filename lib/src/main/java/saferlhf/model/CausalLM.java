@@ -2,6 +2,7 @@ package saferlhf.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
@@ -13,7 +14,8 @@ import java.util.Map;
 
 /**
  * A decoder-only causal language model (LLaMA family or GPT-2) on one device, fp32: the {@link Transformer} body plus an
- * LM head ({@code lm_head.weight} (V, H), or the token embedding when {@code tie_word_embeddings}).
+ * LM head ({@code lm_head.weight} (V, H), or the token embedding when {@code tie_word_embeddings}). A frozen copy may
+ * hold its weights in fp16 ({@link #frozenCopy}); its logits and log-probabilities are float32 all the same.
  *
  * <p>Parameters are named and laid out exactly as in Hugging Face checkpoints ({@link #weightSpecs()}); the model owns
  * them through {@link #manager()}. Run every forward pass inside a per-step sub-manager:
@@ -63,6 +65,21 @@ public final class CausalLM implements AutoCloseable {
         NDManager m = NDManager.newBaseManager(manager.getDevice());
         return new CausalLM(config, m, new Transformer(body, m), lmHead == null ? null : Transformer.copyOf(lmHead, m));
     }
+
+    /**
+     * A frozen deep copy (PPO's and DPO's reference policy), without adapters, with its weights in {@code dtype}: float32,
+     * or float16 to halve its memory (copied tensor by tensor, so no second fp32 copy is ever held).
+     */
+    public CausalLM frozenCopy(DataType dtype) {
+        NDManager m = NDManager.newBaseManager(manager.getDevice());
+        CausalLM copy = new CausalLM(config, m, new Transformer(body, m, dtype),
+                lmHead == null ? null : Transformer.copyOf(lmHead, m, dtype));
+        copy.setTrainable(false);
+        return copy;
+    }
+
+    /** The weights' dtype: float32, or float16 for a {@link #frozenCopy} in half precision. */
+    public DataType dtype() { return body.dtype(); }
 
     public ModelConfig config() { return config; }
 
@@ -169,15 +186,19 @@ public final class CausalLM implements AutoCloseable {
     /**
      * @param inputIds      (B, L) int64
      * @param attentionMask (B, L) (or (B, cached + L) with a cache)
-     * @return final hidden states (B, L, H), owned by {@code inputIds}' manager
+     * @return final hidden states (B, L, H) in the weights' dtype, owned by {@code inputIds}' manager
      */
     public NDArray hiddenStates(NDArray inputIds, NDArray attentionMask, KvCache cache) {
         return body.hiddenStates(inputIds, attentionMask, cache);
     }
 
-    /** (B, L, H) -> (B, L, V). */
+    /** (B, L, H) -> (B, L, V), float32 whatever the weights' dtype. */
     public NDArray logits(NDArray hidden) {
-        return Linear.linear(hidden, lmHead != null ? lmHead : body.embedding()).head();
+        NDArray logits = Linear.linear(hidden, lmHead != null ? lmHead : body.embedding()).head(); // (B, L, V)
+        if (logits.getDataType() == DataType.FLOAT32) return logits;
+        try (logits) {
+            return logits.toType(DataType.FLOAT32, false);                                        // (B, L, V) fp32
+        }
     }
 
     /** Full forward pass: (B, L) ids, (B, L) mask -> logits (B, L, V). */

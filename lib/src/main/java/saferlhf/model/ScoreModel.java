@@ -2,6 +2,7 @@ package saferlhf.model;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 
@@ -160,6 +161,23 @@ public final class ScoreModel implements AutoCloseable {
     }
 
     /**
+     * Casts a frozen model's body to {@code dtype} in place, freeing the fp32 weights (float16 halves its memory); the
+     * score head (H + 1 numbers) stays fp32 and reads the hidden states in fp32, so scores stay float32. Call after
+     * {@code setTrainable(false)}, and after any critic was copied from this model.
+     *
+     * @throws IllegalStateException when the model is trainable or has adapters
+     */
+    public void castFrozen(DataType dtype) {
+        if (headWeight.hasGradient()) {
+            throw new IllegalStateException("cannot cast a trainable score model: casts are not differentiable; setTrainable(false) first");
+        }
+        body.cast(dtype);
+    }
+
+    /** The body's dtype: float32, or float16 after {@link #castFrozen}. */
+    public DataType dtype() { return body.dtype(); }
+
+    /**
      * Scores of a batch (reward/cost models: right padding; critics: left padding, as the reference).
      *
      * @param inputIds        (B, L) int64
@@ -168,6 +186,11 @@ public final class ScoreModel implements AutoCloseable {
      */
     public Scores scores(NDArray inputIds, NDArray attentionMask, boolean updateStatistics) {
         NDArray hidden = body.hiddenStates(inputIds, attentionMask, null);                 // (B, L, H)
+        if (hidden.getDataType() != DataType.FLOAT32) {                                    // a half-precision body
+            try (NDArray half = hidden) {
+                hidden = half.toType(DataType.FLOAT32, false);                              // (B, L, H) fp32
+            }
+        }
         NDArray scores = Linear.linear(hidden, headWeight, headBias).head().squeeze(2);     // (B, L)
         NDArray endIndex = Nd.lastIndex(attentionMask);                                     // (B)
         NDArray endScores = scores.gather(endIndex.reshape(-1, 1), 1).squeeze(1);         // (B)

@@ -25,6 +25,11 @@ import java.util.SplittableRandom;
  * stored under their Hugging Face names ({@code model.*} for the LLaMA family, {@code transformer.*} for GPT-2) in the
  * Hugging Face layout. Every op keeps the input's manager as the owner of its result (parameters are never the first
  * operand), so intermediates die with the caller's per-step manager.
+ *
+ * <p>A frozen body may hold its weights in half precision ({@link #cast}, {@link #Transformer(Transformer, NDManager,
+ * DataType)}): the forward pass then runs in the weights' dtype, with the RoPE tables cast to it, the RMSNorm statistics
+ * and the masked attention softmax computed in fp32 (as Hugging Face's LLaMA does), and {@link #hiddenStates} returns
+ * that dtype. With fp32 weights every op is the one it always was.
  */
 public final class Transformer {
     ModelConfig config;
@@ -65,10 +70,18 @@ public final class Transformer {
 
     /** A deep copy of {@code other}'s weights on {@code manager}. */
     Transformer(Transformer other, NDManager manager) {
+        this(other, manager, DataType.FLOAT32);
+    }
+
+    /**
+     * A deep copy of {@code other}'s weights on {@code manager} in {@code dtype}, tensor by tensor (an fp16 copy of an
+     * fp32 body never holds a second fp32 copy). The RoPE frequencies stay fp32.
+     */
+    Transformer(Transformer other, NDManager manager, DataType dtype) {
         this.config = other.config;
         this.manager = manager;
         this.prefix = other.prefix;
-        for (Map.Entry<String, NDArray> e : other.params.entrySet()) params.put(e.getKey(), copyOf(e.getValue(), manager));
+        for (Map.Entry<String, NDArray> e : other.params.entrySet()) params.put(e.getKey(), copyOf(e.getValue(), manager, dtype));
         this.invFreq = copyOf(other.invFreq, manager);
         setTrainable(true);
     }
@@ -78,6 +91,40 @@ public final class Transformer {
         c.attach(manager);
         return c;
     }
+
+    /** A fresh copy of {@code a} in {@code dtype} on {@code manager} ({@link #copyOf(NDArray, NDManager)} when the dtype is a's). */
+    static NDArray copyOf(NDArray a, NDManager manager, DataType dtype) {
+        if (a.getDataType() == dtype) return copyOf(a, manager);
+        NDArray c = a.toType(dtype, true); // a new tensor in dtype (not differentiable: frozen weights only)
+        c.attach(manager);
+        return c;
+    }
+
+    /**
+     * Casts every weight to {@code dtype} in place, closing the old arrays so that their memory is freed (a frozen model
+     * in fp16 holds half the bytes). Casts are not differentiable in DJL, so only a frozen body without adapters may be
+     * cast. The RoPE frequencies stay fp32 (the tables made from them are cast in the forward pass).
+     *
+     * @throws IllegalStateException when a weight records gradients or the body has adapters
+     */
+    void cast(DataType dtype) {
+        if (lora != null) throw new IllegalStateException("cannot cast a model with LoRA adapters: they train through its weights");
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            if (e.getValue().hasGradient()) {
+                throw new IllegalStateException("cannot cast trainable weight " + e.getKey() + " to " + dtype
+                        + ": casts are not differentiable; freeze the model first (setTrainable(false))");
+            }
+        }
+        for (Map.Entry<String, NDArray> e : params.entrySet()) {
+            NDArray old = e.getValue();
+            if (old.getDataType() == dtype) continue;
+            e.setValue(old.toType(dtype, false)); // same manager as the old array
+            old.close();
+        }
+    }
+
+    /** The weights' dtype (float32, or float16 for a frozen body that was cast). */
+    DataType dtype() { return embedding().getDataType(); }
 
     /** The body's tensors, in HF names and HF layouts (see {@link WeightSpec}). */
     static List<WeightSpec> specs(ModelConfig c) {
@@ -229,11 +276,11 @@ public final class Transformer {
             }
             return layerNorm(x, "transformer.ln_f");                                       // (B, L, H)
         }
-        // RoPE tables: freqs = pos * inv_freq; emb = cat(freqs, freqs); cos, sin
+        // RoPE tables: freqs = pos * inv_freq; emb = cat(freqs, freqs); cos, sin (computed in fp32, used in the weights' dtype)
         NDArray freqs = pos.toType(DataType.FLOAT32, false).expandDims(-1).mul(invFreq);  // (B, L, D/2)
         NDArray emb = freqs.concat(freqs, 2);                                                // (B, L, D)
-        NDArray cos = emb.cos().expandDims(1);                                             // (B, 1, L, D)
-        NDArray sin = emb.sin().expandDims(1);                                             // (B, 1, L, D)
+        NDArray cos = as(emb.cos().expandDims(1), x.getDataType());                        // (B, 1, L, D)
+        NDArray sin = as(emb.sin().expandDims(1), x.getDataType());                        // (B, 1, L, D)
         NDArray sinSigned = sin.get("..., :" + config.headDim() / 2).neg()                 // (B, 1, L, D/2) -sin
                 .concat(sin.get("..., " + config.headDim() / 2 + ":"), 3);               // (B, 1, L, D)  [-sin, sin]
         for (int l = 0; l < config.numLayers(); l++) {
@@ -294,8 +341,8 @@ public final class Transformer {
         long total = k.getShape().get(2);
         // grouped-query attention without repeating k/v: heads kv*rep .. kv*rep+rep-1 share kv head kv (HF repeat_kv)
         NDArray qg = q.mul(scale).reshape(batch, nkv, rep * length, d);                                  // (B, nkv, rep*L, D)
-        NDArray att = attentionScores(qg, k)                                                             // (B, nkv, rep*L, T)
-                .reshape(batch, nh, length, total).addi(bias).softmax(-1);                               // (B, nh, L, T)
+        NDArray att = maskedSoftmax(attentionScores(qg, k)                                               // (B, nkv, rep*L, T)
+                .reshape(batch, nh, length, total), bias);                                               // (B, nh, L, T)
         NDArray y = att.reshape(batch, nkv, rep * length, total).matMul(v)                              // (B, nkv, rep*L, D)
                 .reshape(batch, nh, length, d).transpose(0, 2, 1, 3).reshape(batch, length, nh * d);     // (B, L, H)
         return x.add(linear(y, p + "self_attn.o_proj"));                                                 // (B, L, H)
@@ -324,6 +371,26 @@ public final class Transformer {
         }
     }
 
+    /**
+     * softmax(scores + bias) over the keys. fp32 scores take the bias in place, as always. Half-precision scores are
+     * added to the fp32 bias out of place (type promotion gives fp32) and normalised in fp32, then cast back: in fp16
+     * the bias's -1e9 would become -inf, and a fully masked row (a left-padding query) would give NaN, which 0 * NaN
+     * carries into the real positions.
+     *
+     * @param scores (B, h, L, T) in the weights' dtype
+     * @param bias   (B, 1, L, T) fp32, 0 or {@link Nd#NEG_INF}
+     * @return (B, h, L, T) in the scores' dtype
+     */
+    private static NDArray maskedSoftmax(NDArray scores, NDArray bias) {
+        if (scores.getDataType() == DataType.FLOAT32) return scores.addi(bias).softmax(-1);
+        return scores.add(bias).softmax(-1).toType(scores.getDataType(), false);
+    }
+
+    /** x in dtype (x itself when it already is). */
+    private static NDArray as(NDArray x, DataType dtype) {
+        return x.getDataType() == dtype ? x : x.toType(dtype, false);
+    }
+
     /** q * cos + rotate_half(q) * sin, with rotate_half(q) * sin = cat(q2, q1) * cat(-sin1, sin2). */
     private static NDArray rope(NDArray q, NDArray cos, NDArray sinSigned) {
         NDList halves = q.split(2, 3);                                   // 2 x (B, h, L, D/2)
@@ -342,10 +409,11 @@ public final class Transformer {
         return lora == null ? y : lora.add(name, x, y);
     }
 
-    /** LlamaRMSNorm: w * x / sqrt(mean(x^2) + eps). */
+    /** LlamaRMSNorm: w * x / sqrt(mean(x^2) + eps), the statistics in fp32 whatever the weights' dtype (as HF does). */
     private NDArray rmsNorm(NDArray x, NDArray weight) {
-        NDArray rms = x.square().mean(new int[] {-1}, true).add((float) config.normEps()).sqrt(); // (B, L, 1)
-        return x.div(rms).mul(weight);                                                              // (B, L, H)
+        NDArray x32 = as(x, DataType.FLOAT32);                                                        // (B, L, H)
+        NDArray rms = x32.square().mean(new int[] {-1}, true).add((float) config.normEps()).sqrt(); // (B, L, 1)
+        return as(x32.div(rms), x.getDataType()).mul(weight);                                       // (B, L, H)
     }
 
     /** x + c_proj(attention(ln_1(x))). */
@@ -365,7 +433,7 @@ public final class Transformer {
             k = kv[0];                                                                                   // (B, nh, T, D)
             v = kv[1];                                                                                   // (B, nh, T, D)
         }
-        NDArray att = attentionScores(q.mul(scale), k).addi(bias).softmax(-1);                           // (B, nh, L, T)
+        NDArray att = maskedSoftmax(attentionScores(q.mul(scale), k), bias);                             // (B, nh, L, T)
         NDArray y = att.matMul(v).transpose(0, 2, 1, 3).reshape(batch, length, hidden);                  // (B, L, H)
         return x.add(conv1d(y, p + "attn.c_proj"));                                                      // (B, L, H)
     }

@@ -3,6 +3,7 @@ package saferlhf.rl;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.util.List;
 import saferlhf.model.LoraConfig;
+import saferlhf.model.Precision;
 import saferlhf.train.Configs;
 
 /**
@@ -36,6 +37,10 @@ import saferlhf.train.Configs;
  * @param actorLoraRank             LoRA rank of the actor (0: full fine-tuning); with adapters the frozen reference
  *                                  policy is the actor with its adapters switched off, not a copy (docs/lora.md)
  * @param criticLoraRank            LoRA rank of both critics (0: full fine-tuning); their score heads always train
+ * @param frozenDtype               {@code float32} or {@code float16}: the dtype of the frozen models (the reference
+ *                                  policy, the reward and cost models); float16 halves their memory, for a GPU
+ *                                  (docs/gpu.md). The actor and critics train in fp32; with actor adapters there is no
+ *                                  separate reference policy, so it applies to the reward and cost models only
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
@@ -49,7 +54,8 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         double lambdaMax, int lambdaUpdateDelaySteps, int episodeCostWindowSize, double maxGradNorm,
                         String outputDir, int evalInterval, int saveInterval, String device, int actorLoraRank,
                         double actorLoraAlpha, double actorLoraDropout, String actorLoraTargetModules, int criticLoraRank,
-                        double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules)
+                        double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules,
+                        String frozenDtype)
         implements Configs.Validated {
 
     public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping");
@@ -83,6 +89,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                 + "(the reference's is Stanford Alpaca: give its alpaca_data.json), or set ptx_coeff=0 to train without PTX");
         LoraConfig.check("actor_lora_", actorLoraRank, actorLoraAlpha, actorLoraDropout);
         LoraConfig.check("critic_lora_", criticLoraRank, criticLoraAlpha, criticLoraDropout);
+        Precision.frozenDtype("frozen_dtype", frozenDtype);
     }
 
     private static void require(boolean condition, String message) {
@@ -129,7 +136,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                 "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto",
-                0, 8, 0.0, "", 0, 8, 0.0, "");
+                0, 8, 0.0, "", 0, 8, 0.0, "", "float32");
     }
 
     /** BeaverWorld, quick: a few dozen rl steps from the quick models, for CI and the notebooks. */
@@ -159,7 +166,8 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      * scripts. The prompts resolve to a PKU-SafeRLHF hub snapshot in {@code datasets/PKU-SafeRLHF/}.
      *
      * <p>What the kit does instead: fp32 actor, critics and frozen models (the scripts: bf16 and tf32 under DeepSpeed
-     * ZeRO-3), one device, no gradient checkpointing; so an update sees 16 sequences (the reference ran on 8 GPUs:
+     * ZeRO-3; on a GPU, set {@code frozen_dtype=float16} to hold the reference policy and the reward and cost models in
+     * half precision, half their fp32 memory), one device, no gradient checkpointing; so an update sees 16 sequences (the reference ran on 8 GPUs:
      * 128). With PTX the reference doubles the actor's accumulation and the kit halves the RL and PTX losses and
      * accumulates them into one update, the same thing on one device. Warm-up steps are {@code ceil(0.03 * total)}
      * where the reference floors them (for example 2 steps instead of 1 for 40 rl steps).
@@ -173,7 +181,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 1.0, 1.0, 1, 1, 16, 16, 16,
                 1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
-                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "");
+                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

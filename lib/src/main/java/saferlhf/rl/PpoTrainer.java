@@ -32,6 +32,7 @@ import saferlhf.model.Generation;
 import saferlhf.model.LrSchedule;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.Nd;
+import saferlhf.model.Precision;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Scorer;
@@ -50,7 +51,8 @@ import saferlhf.util.AtomicFiles;
  * the actor; reward and cost from the frozen reward and cost models at the last token (each model reads the actor's ids,
  * or the decoded text re-tokenized when its tokenizer is not the actor's: {@link Scorer}); reference log-probabilities
  * from a frozen copy of the SFT policy (with actor LoRA adapters, {@code actor_lora_rank}, from the actor with its
- * adapters switched off, which is the SFT policy without a second copy); critics initialised from the reward and cost models; the KL folded into the
+ * adapters switched off, which is the SFT policy without a second copy); the frozen models in {@code frozen_dtype}
+ * (fp16 halves their memory, docs/gpu.md); critics initialised from the reward and cost models; the KL folded into the
  * per-token rewards and costs; GAE; the clipped surrogate and value losses; optional PTX; and, for PPO-Lagrangian,
  * lambda learned in log space from a window of episode costs. The equations are in {@link PpoMath}.
  *
@@ -107,8 +109,7 @@ public final class PpoTrainer implements AutoCloseable {
             actor.attachLora(config.actorLora(), config.actorModelNameOrPath(), config.seed());
             this.reference = null; // the reference policy is the actor's frozen base: the actor with its adapters off
         } else {
-            this.reference = actor.copy();
-            reference.setTrainable(false);
+            this.reference = actor.frozenCopy(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
         }
         this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
         this.costModel = config.usesCost()
@@ -119,6 +120,9 @@ public final class PpoTrainer implements AutoCloseable {
         this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
         this.costCritic = config.learnsLambda()
                 ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
+        // the reward and cost models in frozen_dtype, once the critics have copied their fp32 weights
+        rewardModel.castFrozen(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
+        if (costModel != null) costModel.castFrozen(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
         this.prompts = Data.prompts(config.trainDatasets(), config.seed());
         Data.requireSome(prompts, "train_datasets", config.trainDatasets(), "prompts");
         this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());

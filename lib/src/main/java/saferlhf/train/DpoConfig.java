@@ -21,13 +21,15 @@ package saferlhf.train;
  * @param scaleCoeff       the DPO temperature beta: loss = -logsigmoid(scale_coeff * (better_log_ratio - worse_log_ratio))
  * @param loraRank         LoRA rank (0: full fine-tuning); with adapters the reference model is the policy with its
  *                         adapters switched off (no second copy) and {@code output_dir/model} is a PEFT adapter folder
+ * @param frozenDtype      {@code float32} or {@code float16}: the frozen reference model's dtype; float16 halves its
+ *                         memory, for a GPU (docs/gpu.md); the policy trains in fp32. Unused with adapters (no copy)
  */
 public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
                         double lr, String lrSchedulerType, double lrWarmupRatio, double weightDecay, double maxGradNorm,
                         long seed, String outputDir, String evalStrategy, int evalInterval, int saveInterval, String device,
                         int evalMaxNewTokens, double scaleCoeff, int loraRank, double loraAlpha, double loraDropout,
-                        String loraTargetModules) implements TrainingArguments {
+                        String loraTargetModules, String frozenDtype) implements TrainingArguments {
 
     @Override
     public void validate() {
@@ -35,20 +37,21 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
         Configs.requireModel("model_name_or_path", modelNameOrPath);
         if (evalMaxNewTokens < 1) throw new IllegalArgumentException("eval_max_new_tokens must be >= 1");
         if (!(scaleCoeff > 0)) throw new IllegalArgumentException("scale_coeff must be > 0");
+        saferlhf.model.Precision.frozenDtype("frozen_dtype", frozenDtype);
     }
 
     /** BeaverWorld, full: from the full SFT model, 2 epochs over the 8,000 training pairs. */
     public static DpoConfig full() {
         return new DpoConfig("checkpoints/sft/model", "", "BeaverWorld/train",
                 "BeaverWorld/test,BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 2, 16, 64, 1, 5e-5, "cosine", 0.03,
-                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "");
+                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32");
     }
 
     /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
     public static DpoConfig quick() {
         return new DpoConfig("checkpoints/quick/sft/model", "", "BeaverWorld/train:0.1",
                 "BeaverWorld/test:0.25,BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 5e-5,
-                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "");
+                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32");
     }
 
     /**
@@ -60,13 +63,13 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      * also the frozen reference model; without it the config is refused naming the key.
      *
      * <p>What the kit does instead: fp32 training and an fp32 reference model (the script: bf16 and tf32 under DeepSpeed
-     * ZeRO-3), on one device with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs:
+     * ZeRO-3; on a GPU, set {@code frozen_dtype=float16} for a half-precision reference model, half its fp32 memory), on one device with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs:
      * 128); warm-up steps are {@code ceil(0.03 * total)} where the reference floors them; the log-probability sums
      * differ slightly at the sequence ends (see the README's list of differences).
      */
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
-                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "");
+                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "", "float32");
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

@@ -67,8 +67,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
             this.reference = null; // the reference model is the policy with its adapters switched off
         } else {
-            this.reference = model.copy();
-            reference.setTrainable(false);
+            this.reference = model.frozenCopy(saferlhf.model.Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
         }
         this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
         Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");

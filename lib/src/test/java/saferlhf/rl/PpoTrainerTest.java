@@ -166,6 +166,28 @@ class PpoTrainerTest {
     }
 
     @Test
+    void halfPrecisionFrozenModelsScoreTheFirstRolloutAsFp32DoesAndTrainingStaysFinite(@TempDir Path dir) throws Exception {
+        String prompts = "train_datasets=BeaverWorld-RL/train:16/-1"; // 2 rollouts, 4 rl steps
+        PpoTrainer.train(config("ppo-lag", dir.resolve("fp32"), prompts));
+        PpoTrainer.train(config("ppo-lag", dir.resolve("fp16"), prompts, "frozen_dtype=float16"));
+        List<Map<String, Double>> exact = MetricsLog.read(dir.resolve("fp32/metrics.jsonl"));
+        List<Map<String, Double>> half = MetricsLog.read(dir.resolve("fp16/metrics.jsonl"));
+        assertEquals(4, half.size());
+        for (Map<String, Double> row : half) row.forEach((name, value) -> assertTrue(Double.isFinite(value), name + " = " + value));
+        // the first step's rollout is the same (the fp32 actor samples it); only the frozen models' precision differs
+        Map<String, Double> a = exact.get(0), b = half.get(0);
+        System.out.printf("ppo-lag step 1, fp32 vs fp16 frozen models: reward %.6f vs %.6f, cost %.6f vs %.6f, kl %.2e vs %.2e%n",
+                a.get("train/reward"), b.get("train/reward"), a.get("train/cost"), b.get("train/cost"),
+                a.get("train/kl_divergence"), b.get("train/kl_divergence"));
+        assertEquals(a.get("train/mean_generated_length"), b.get("train/mean_generated_length"), 0.0, "the same rollout");
+        assertEquals(0.0, a.get("train/kl_divergence"), 0.0, "an fp32 reference equal to the actor: no KL");
+        assertEquals(0.0, b.get("train/kl_divergence"), 2e-3, "an fp16 copy of the actor: log-probs within fp16 rounding");
+        double scale = Math.max(Math.abs(a.get("train/reward")), Math.abs(a.get("train/cost")));
+        assertEquals(a.get("train/reward"), b.get("train/reward"), 0.01 * scale, "mean reward within 1% of the scores' scale");
+        assertEquals(a.get("train/cost"), b.get("train/cost"), 0.01 * scale, "mean cost within 1% of the scores' scale");
+    }
+
+    @Test
     void ppoAndRewardShapingShareTheTrainer(@TempDir Path dir) throws Exception {
         PpoTrainer.train(config("ppo", dir.resolve("ppo"), "train_datasets=BeaverWorld-RL/train:8/-1"));
         Map<String, Double> ppo = MetricsLog.read(dir.resolve("ppo/metrics.jsonl")).get(0);

@@ -97,6 +97,29 @@ class DpoTrainerTest {
     }
 
     @Test
+    void aHalfPrecisionReferenceStartsAtLog2AndTrainsAsTheFp32OneDoes(@TempDir Path dir) throws Exception {
+        DpoConfig config = tiny(dir, "frozen_dtype=float16");
+        try (DpoTrainer trainer = new DpoTrainer(config)) {
+            Map<String, Double> before = trainer.evaluate();
+            // the policy is its reference up to fp16 rounding of the reference's log-probabilities
+            System.out.printf("dpo, fp16 reference: initial eval/loss %.7f (log 2 = %.7f), reward_margin %.2e%n",
+                    before.get("eval/loss"), Math.log(2), before.get("eval/reward_margin"));
+            assertEquals(Math.log(2), before.get("eval/loss"), 2e-4);
+            assertEquals(0.0, before.get("eval/reward_margin"), 5e-4);
+            Map<String, Double> after = TrainingLoop.run(config, trainer).lastEval();
+            // the thresholds of the fp32 test above
+            assertTrue(after.get("eval/reward_margin") > 0.3, "margin on the training pairs: " + after);
+            assertTrue(after.get("eval/reward_accuracy") >= 0.75, "accuracy on the training pairs: " + after);
+            assertTrue(after.get("eval/loss") < 0.55, "loss on the training pairs: " + after);
+            for (Map<String, Double> row : MetricsLog.read(dir.resolve("metrics.jsonl"))) {
+                row.forEach((name, value) -> assertTrue(Double.isFinite(value), name + " = " + value));
+            }
+        }
+        Configs.ConfigException bf16 = assertThrows(Configs.ConfigException.class, () -> tiny(dir, "frozen_dtype=bfloat16"));
+        assertTrue(bf16.getMessage().contains("frozen_dtype 'bfloat16': expected float32 or float16"), bf16.getMessage());
+    }
+
+    @Test
     void aResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne(@TempDir Path dir) throws Exception {
         TrainingLoop.Result whole = TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "train_datasets=BeaverWorld/train:16/-1",
                 "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir, 3);
