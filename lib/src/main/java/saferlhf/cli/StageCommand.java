@@ -28,7 +28,7 @@ abstract class StageCommand<C extends Record> implements Callable<Integer> {
     boolean printConfig;
 
     @Option(names = "--plan", arity = "0..1", fallbackValue = "", paramLabel = "MEMORY",
-            description = "print the expected memory of this run, part by part (fp32, and with half-precision frozen models), "
+            description = "print the expected memory of this run, part by part (fp32, and with frozen_dtype=float16), "
                     + "and whether it fits in MEMORY (e.g. 24g, 80g; default: this machine's), then exit")
     String plan;
 

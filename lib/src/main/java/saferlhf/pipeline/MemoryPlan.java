@@ -62,13 +62,13 @@ public final class MemoryPlan {
         public String table(double budgetMib) {
             StringBuilder t = new StringBuilder();
             t.append(String.format(Locale.ROOT, "memory plan: %s%n", stage));
-            t.append(String.format(Locale.ROOT, "  %-44s %12s %16s  %s%n", "part", "fp32 MiB", "fp16 frozen MiB", ""));
+            t.append(String.format(Locale.ROOT, "  %-44s %12s %16s  %s%n", "part", "fp32 MiB", "float16 frozen", ""));
             for (Part p : parts) {
                 t.append(String.format(Locale.ROOT, "  %-44s %12.0f %16.0f  %s%n", p.name(), p.fp32Mib(), p.halfFrozenMib(), p.what()));
             }
             t.append(String.format(Locale.ROOT, "  %-44s %12.0f %16.0f%n", "expected peak (resident)", peakMib(), peakHalfFrozenMib()));
             if (budgetMib > 0) {
-                t.append(String.format(Locale.ROOT, "  fits in %.0f MiB: %s (fp32), %s (fp16 frozen models, a GPU option)%n", budgetMib,
+                t.append(String.format(Locale.ROOT, "  fits in %.0f MiB: %s (fp32), %s (frozen_dtype=float16, for a GPU)%n", budgetMib,
                         peakMib() <= budgetMib ? "yes" : "NO", peakHalfFrozenMib() <= budgetMib ? "yes" : "NO"));
             }
             for (String note : notes) t.append("  note: ").append(note).append(System.lineSeparator());
