@@ -7,7 +7,6 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import saferlhf.KitPaths;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Generation;
 import saferlhf.model.ModelConfig;
@@ -16,7 +15,6 @@ import saferlhf.pipeline.MemoryPlan;
 
 import java.io.IOException;
 import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDate;
@@ -107,9 +105,6 @@ public final class MemoryBenchmarks {
      * @param python  the interpreter with torch
      */
     public record Options(Sizes sizes, boolean torch, int threads, Path python) {
-        public static Options defaults() {
-            return new Options(Sizes.DEFAULT, true, Runtime.getRuntime().availableProcessors(), Path.of("/usr/bin/python3"));
-        }
     }
 
     /** Every part: the kit in a fresh JVM, then PyTorch in a fresh process, and the ratio of their peaks. */
@@ -229,41 +224,15 @@ public final class MemoryBenchmarks {
 
     /** bench_torch_memory.py for one part, on OpenBLAS-OpenMP where installed; {"available": false, ...} when it cannot run. */
     static ObjectNode torchPart(String part, Options o) {
-        Path script;
-        try {
-            script = KitPaths.projectRoot().resolve(SCRIPT);
-        } catch (IllegalStateException e) {
-            return ModelBenchmarks.unavailable("cannot find " + SCRIPT + ": " + e.getMessage());
+        java.util.Map<String, String> env = new java.util.HashMap<>();
+        if (o.threads() > 0) env.put("OMP_NUM_THREADS", String.valueOf(o.threads()));
+        Path openblas = Path.of("/usr/lib/x86_64-linux-gnu/openblas-openmp");
+        if (Files.isDirectory(openblas)) {
+            String old = System.getenv("LD_LIBRARY_PATH");
+            env.put("LD_LIBRARY_PATH", old == null || old.isEmpty() ? openblas.toString() : openblas + ":" + old);
         }
-        if (!Files.isRegularFile(script)) return ModelBenchmarks.unavailable("no script " + script);
-        if (!Files.isExecutable(o.python())) return ModelBenchmarks.unavailable(o.python() + " not found");
-        try {
-            Path config = Files.createTempFile("bench-memory-", ".json");
-            try {
-                Files.writeString(config, o.sizes().torchConfig().toPrettyString());
-                List<String> cmd = new ArrayList<>(List.of(o.python().toString(), script.toString(), "--part", part,
-                        "--config", config.toString(), "--threads", String.valueOf(o.threads())));
-                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("OMP_WAIT_POLICY", ModelBenchmarks.OMP_WAIT_POLICY);
-                if (o.threads() > 0) pb.environment().put("OMP_NUM_THREADS", String.valueOf(o.threads()));
-                Path openblas = Path.of("/usr/lib/x86_64-linux-gnu/openblas-openmp");
-                if (Files.isDirectory(openblas)) pb.environment().merge("LD_LIBRARY_PATH", openblas.toString(), (a, b) -> b + ":" + a);
-                Process p = pb.start();
-                String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                if (p.waitFor() != 0) return ModelBenchmarks.unavailable(script.getFileName() + " exited with " + p.exitValue()
-                        + " (torch missing? " + ModelBenchmarks.INSTALL_REFERENCE + ")");
-                ObjectNode r = (ObjectNode) JSON.readTree(ModelBenchmarks.lastJsonLine(stdout));
-                r.put("available", true);
-                return r;
-            } finally {
-                Files.deleteIfExists(config);
-            }
-        } catch (IOException e) {
-            return ModelBenchmarks.unavailable("cannot run " + o.python() + ": " + e.getMessage());
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return ModelBenchmarks.unavailable("interrupted");
-        }
+        return ModelBenchmarks.runTorchScript(o.python(), SCRIPT, o.sizes().torchConfig(),
+                List.of("--part", part, "--threads", String.valueOf(o.threads())), env);
     }
 
     /** A readable table of {@link #run}'s result. */

@@ -334,40 +334,53 @@ public final class ModelBenchmarks {
 
     /** Runs the Python script with the same shape and step counts; {"available": false, ...} when it cannot. */
     public static ObjectNode torchTrainStep(Options o, PrintStream log) {
-        Path script = o.script();
-        if (script == null) {
-            try {
-                script = KitPaths.projectRoot().resolve(SCRIPT);
-            } catch (IllegalStateException e) {
-                return unavailable("cannot find " + SCRIPT + ": " + e.getMessage());
-            }
-        }
-        if (!Files.isRegularFile(script)) return unavailable("no script " + script);
-        if (!Files.isExecutable(o.python())) return unavailable(o.python() + " not found");
+        ObjectNode r = runTorchScript(o.python(), o.script() != null ? o.script().toString() : SCRIPT,
+                o.shape().torchConfig(o.warmup(), o.steps()), List.of(), java.util.Map.of());
+        r.remove("config");
+        return r;
+    }
+
+    /**
+     * Runs a PyTorch reference script with {@code --config FILE} (the JSON {@code config}) and {@code args}, with
+     * OMP_WAIT_POLICY and {@code env} set, and returns the last JSON line it prints with {@code available: true}; or
+     * {@code available: false} and the reason when Python, torch or the script is missing or the script fails.
+     *
+     * @param script a path, relative to the project root unless absolute
+     */
+    static ObjectNode runTorchScript(Path python, String script, JsonNode config, List<String> args, java.util.Map<String, String> env) {
+        Path file;
         try {
-            Process probe = new ProcessBuilder(o.python().toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
+            file = Path.of(script).isAbsolute() ? Path.of(script) : KitPaths.projectRoot().resolve(script);
+        } catch (IllegalStateException e) {
+            return unavailable("cannot find " + script + ": " + e.getMessage());
+        }
+        if (!Files.isRegularFile(file)) return unavailable("no script " + file);
+        if (!Files.isExecutable(python)) return unavailable(python + " not found");
+        try {
+            Process probe = new ProcessBuilder(python.toString(), "-c", "import torch, numpy").redirectErrorStream(true).start();
             String probeOut = new String(probe.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (!probe.waitFor(120, TimeUnit.SECONDS) || probe.exitValue() != 0) {
-                return unavailable(o.python() + " cannot import torch and numpy: " + lastLine(probeOut));
+                return unavailable(python + " cannot import torch and numpy: " + lastLine(probeOut));
             }
-            Path config = Files.createTempFile("bench-torch-", ".json");
+            Path configFile = Files.createTempFile("bench-torch-", ".json");
             try {
-                Files.writeString(config, o.shape().torchConfig(o.warmup(), o.steps()).toPrettyString());
-                ProcessBuilder pb = new ProcessBuilder(o.python().toString(), script.toString(), "--config", config.toString())
-                        .redirectError(ProcessBuilder.Redirect.INHERIT);
-                pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY); // the script passes it to its children
+                Files.writeString(configFile, config.toPrettyString());
+                List<String> cmd = new ArrayList<>(List.of(python.toString(), file.toString(), "--config", configFile.toString()));
+                cmd.addAll(args);
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+                pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY); // the train-step script passes it to its children
+                pb.environment().putAll(env);
                 Process p = pb.start();
                 String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-                if (p.waitFor() != 0) return unavailable(script.getFileName() + " exited with " + p.exitValue());
+                if (p.waitFor() != 0) return unavailable(file.getFileName() + " exited with " + p.exitValue());
                 ObjectNode r = (ObjectNode) JSON.readTree(lastJsonLine(stdout));
                 r.put("available", true);
-                r.remove("config");
                 return r;
             } finally {
-                Files.deleteIfExists(config);
+                Files.deleteIfExists(configFile);
             }
         } catch (IOException e) {
-            return unavailable("cannot run " + o.python() + ": " + e.getMessage());
+            return unavailable("cannot run " + python + ": " + e.getMessage());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return unavailable("interrupted");

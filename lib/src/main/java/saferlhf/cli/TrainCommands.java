@@ -32,12 +32,8 @@ final class TrainCommands {
         TrainingLoop.Result train(SftConfig config) throws Exception { return SftTrainer.train(config); }
     }
 
-    @Command(name = "rm", mixinStandardHelpOptions = true,
-            description = "Train the reward model (helpfulness) on preference pairs: pairwise loss.")
-    static final class RewardModel extends StageCommand<ScoreModelConfig> {
-        @Override
-        ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "reward"); }
-
+    /** Reward and cost models share the trainer; the preset decides the score type. */
+    abstract static class ScoreStage extends StageCommand<ScoreModelConfig> {
         @Override
         String device(ScoreModelConfig config) { return config.device(); }
 
@@ -48,20 +44,18 @@ final class TrainCommands {
         TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
     }
 
+    @Command(name = "rm", mixinStandardHelpOptions = true,
+            description = "Train the reward model (helpfulness) on preference pairs: pairwise loss.")
+    static final class RewardModel extends ScoreStage {
+        @Override
+        ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "reward"); }
+    }
+
     @Command(name = "cm", mixinStandardHelpOptions = true,
             description = "Train the cost model (harmlessness) on preference pairs: pairwise + sign loss. Cost > 0 means unsafe.")
-    static final class CostModel extends StageCommand<ScoreModelConfig> {
+    static final class CostModel extends ScoreStage {
         @Override
         ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "cost"); }
-
-        @Override
-        String device(ScoreModelConfig config) { return config.device(); }
-
-        @Override
-        MemoryPlan.Plan plan(ScoreModelConfig config) throws Exception { return MemoryPlan.scoreModel(config); }
-
-        @Override
-        TrainingLoop.Result train(ScoreModelConfig config) throws Exception { return ScoreTrainer.train(config); }
     }
 
     @Command(name = "dpo", mixinStandardHelpOptions = true,
@@ -80,12 +74,8 @@ final class TrainCommands {
         TrainingLoop.Result train(DpoConfig config) throws Exception { return DpoTrainer.train(config); }
     }
 
-    @Command(name = "ppo", mixinStandardHelpOptions = true,
-            description = "PPO on the reward alone (the RLHF baseline), from the SFT policy. Actor: output_dir/model.")
-    static final class Ppo extends StageCommand<PpoConfig> {
-        @Override
-        PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo"); }
-
+    /** PPO, PPO-Lagrangian and reward shaping share the trainer; the preset decides the algorithm. */
+    abstract static class PpoStage extends StageCommand<PpoConfig> {
         @Override
         String device(PpoConfig config) { return config.device(); }
 
@@ -94,37 +84,26 @@ final class TrainCommands {
 
         @Override
         TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
+    }
+
+    @Command(name = "ppo", mixinStandardHelpOptions = true,
+            description = "PPO on the reward alone (the RLHF baseline), from the SFT policy. Actor: output_dir/model.")
+    static final class Ppo extends PpoStage {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo"); }
     }
 
     @Command(name = "ppo-lag", mixinStandardHelpOptions = true,
             description = "PPO-Lagrangian (Safe RLHF): maximise reward subject to expected cost <= threshold, lambda learned.")
-    static final class PpoLag extends StageCommand<PpoConfig> {
+    static final class PpoLag extends PpoStage {
         @Override
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-lag"); }
-
-        @Override
-        String device(PpoConfig config) { return config.device(); }
-
-        @Override
-        MemoryPlan.Plan plan(PpoConfig config) throws Exception { return MemoryPlan.ppo(config); }
-
-        @Override
-        TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 
     @Command(name = "ppo-shaping", mixinStandardHelpOptions = true,
             description = "PPO with reward shaping: reward - lambda_init * cost, lambda fixed (the baseline).")
-    static final class PpoShaping extends StageCommand<PpoConfig> {
+    static final class PpoShaping extends PpoStage {
         @Override
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-reward-shaping"); }
-
-        @Override
-        String device(PpoConfig config) { return config.device(); }
-
-        @Override
-        MemoryPlan.Plan plan(PpoConfig config) throws Exception { return MemoryPlan.ppo(config); }
-
-        @Override
-        TrainingLoop.Result train(PpoConfig config) throws Exception { return PpoTrainer.train(config); }
     }
 }

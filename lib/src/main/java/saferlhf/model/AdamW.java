@@ -110,18 +110,27 @@ public final class AdamW implements AutoCloseable {
         SafeTensors.write(file, LazyTensors.of(state), Map.of("step", String.valueOf(step))); // one tensor at a time
     }
 
-    /** Restores the state written by {@link #save}. */
+    /** Restores the state written by {@link #save}, reading one moment at a time. */
     public void load(java.nio.file.Path file) throws java.io.IOException {
         SafeTensors tensors = SafeTensors.open(file);
-        Map<String, HostTensor> all = LazyTensors.of(List.of(tensors)); // read one tensor at a time
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (String name : params.keySet()) shapes.put(name, params.get(name).getShape().getShape());
-        java.util.function.BiFunction<String, String, float[]> moment = (prefix, name) -> {
-            if (!all.containsKey(prefix + name)) throw new IllegalArgumentException(file + ": optimizer state lacks " + prefix + name);
-            return all.get(prefix + name).data();
-        };
-        loadState(new LazyTensors(shapes, name -> moment.apply("m.", name)), new LazyTensors(shapes, name -> moment.apply("v.", name)),
-                Long.parseLong(tensors.metadata().get("step")));
+        Weights.Staging staging = new Weights.Staging();
+        for (String name : params.keySet()) {
+            for (Map<String, NDArray> moments : List.of(m, v)) {
+                String key = (moments == m ? "m." : "v.") + name;
+                long[] expected = moments.get(name).getShape().getShape();
+                if (!tensors.contains(key)) throw new saferlhf.util.InputError(file, "optimizer state lacks " + key);
+                if (!java.util.Arrays.equals(tensors.info(key).shape(), expected)) {
+                    throw new saferlhf.util.InputError(file, key + " has shape " + java.util.Arrays.toString(tensors.info(key).shape())
+                            + ", the parameter " + java.util.Arrays.toString(expected));
+                }
+                // into memory libtorch owns (see Weights.Staging), straight from the file
+                NDArray restored = staging.owned(manager, new ai.djl.ndarray.types.Shape(expected), out -> tensors.readFloats(key, out));
+                moments.put(name, restored).close();
+            }
+        }
+        String step = tensors.metadata().get("step");
+        if (step == null) throw new saferlhf.util.InputError(file, "no 'step' in the metadata");
+        this.step = Long.parseLong(step);
     }
 
     /** Restores state saved from {@link #m()}, {@link #v()}, {@link #step()}. */

@@ -34,6 +34,10 @@ public final class KvCache implements AutoCloseable {
             values[layer].close();
             k = allK;
             v = allV;
+        } else {
+            // the first step's k and v may be views of a larger array (GPT-2's fused qkv): keep copies of just them
+            k = k.duplicate();
+            v = v.duplicate();
         }
         k.attach(manager);
         v.attach(manager);

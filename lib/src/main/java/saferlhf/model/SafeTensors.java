@@ -197,20 +197,8 @@ public final class SafeTensors {
 
     /** The tensor as F32, row-major: F32 as stored, F16 and BF16 converted exactly. Other dtypes throw. */
     public float[] readFloats(String name) {
-        TensorInfo t = info(name);
-        float[] out = new float[arrayLength(t)];
-        switch (t.dtype()) {
-            case F32 -> forEachRun(t, (b, n, at) -> b.asFloatBuffer().get(out, at, n));
-            case BF16 -> forEachRun(t, (b, n, at) -> {
-                ShortBuffer s = b.asShortBuffer();
-                for (int i = 0; i < n; i++) out[at + i] = bf16ToFloat(s.get(i));
-            });
-            case F16 -> forEachRun(t, (b, n, at) -> {
-                ShortBuffer s = b.asShortBuffer();
-                for (int i = 0; i < n; i++) out[at + i] = f16ToFloat(s.get(i));
-            });
-            default -> throw unsupported(t, "readFloats", "F32, F16, BF16");
-        }
+        float[] out = new float[arrayLength(info(name))];
+        readFloats(name, java.nio.FloatBuffer.wrap(out));
         return out;
     }
 
