@@ -8,6 +8,11 @@ weight decay 0.01 on matrices only, not on norm weights). Random tokens, a fixed
     /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --hidden-size 256 --num-hidden-layers 4 --steps 5
     /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --write-config bench.json   # shape for Java
     /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --config bench.json        # read it back
+    /usr/bin/python3 lib/src/test/python/bench_torch_train_step.py --task generate            # greedy KV-cache decoding
+
+With --task generate each setting times greedy decoding with a KV cache instead (the same model, gen_batch random
+prompts of prompt_length tokens, new_tokens new tokens, one warm-up then the median of gen_reps; tokens_per_second =
+gen_batch * new_tokens / median), as the kit's Generation does it.
 
 Default shape: vocab 599 (BeaverWorld's tokenizer), hidden 384, 6 layers, 6 heads of 64, 2 KV heads (grouped-query),
 SwiGLU intermediate 1024, RoPE theta 10000, RMSNorm eps 1e-6, untied lm_head: 9,902,208 parameters; batch 8 x 128.
@@ -44,7 +49,8 @@ import time
 DEFAULTS = dict(vocab_size=599, hidden_size=384, num_hidden_layers=6, num_attention_heads=6, num_key_value_heads=2,
                 intermediate_size=1024, rope_theta=10000.0, rms_norm_eps=1e-6, tie_word_embeddings=False,
                 batch_size=8, seq_len=128, lr=3e-4, betas=[0.9, 0.95], weight_decay=0.01, max_grad_norm=1.0,
-                warmup_steps=3, steps=10, seed=0)
+                warmup_steps=3, steps=10, seed=0,
+                task="train", gen_batch=8, prompt_length=16, new_tokens=128, gen_reps=3)
 LIB = "/usr/lib/x86_64-linux-gnu"
 # (torch threads, OpenBLAS threads)
 SETTINGS = [(1, 1), (2, 1), (2, 2)]
@@ -167,9 +173,45 @@ def build_model(c):
     return Decoder()
 
 
+def run_generation(c, torch_threads):
+    """Greedy KV-cache decoding of new_tokens for gen_batch random prompts: one warm-up, then the median of gen_reps."""
+    import torch
+
+    torch.set_num_threads(torch_threads)
+    torch.manual_seed(c["seed"])
+    model = build_model(dict(c, seq_len=c["prompt_length"] + c["new_tokens"]))
+    prompts = torch.randint(3, c["vocab_size"], (c["gen_batch"], c["prompt_length"]))
+
+    def generate(new_tokens):
+        caches = [dict() for _ in model.layers]
+        ids = prompts
+        with torch.no_grad():
+            logits = model(ids, caches)                                    # (B, S, V)
+            for _ in range(new_tokens):
+                next_ids = logits[:, -1, :].argmax(-1, keepdim=True)     # (B, 1)
+                ids = torch.cat((ids, next_ids), dim=1)
+                logits = model(next_ids, caches)                           # (B, 1, V)
+        return ids
+
+    generate(min(8, c["new_tokens"]))  # warm-up
+    times = []
+    for _ in range(c["gen_reps"]):
+        start = time.perf_counter()
+        generate(c["new_tokens"])
+        times.append(time.perf_counter() - start)
+    seconds = statistics.median(times)
+    return {"params": sum(p.numel() for p in model.parameters()), "seconds": round(seconds, 3),
+            "tokens_per_second": round(c["gen_batch"] * c["new_tokens"] / seconds, 1),
+            "load_average": round(os.getloadavg()[0], 2),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+            "torch_version": torch.__version__, "blas": loaded_blas()}
+
+
 def run_setting(c, torch_threads):
     import torch
 
+    if c["task"] == "generate":
+        return run_generation(c, torch_threads)
     torch.set_num_threads(torch_threads)
     torch.manual_seed(c["seed"])
     model = build_model(c)
@@ -250,7 +292,7 @@ def main():
         if not any("openblas" in path for path in runs[-1]["blas"]):
             print("warning: not running on OpenBLAS (about 20x slower here); see --blas", file=sys.stderr)
     best = max(runs, key=lambda r: r["tokens_per_second"])
-    print(json.dumps({"benchmark": "torch_train_step", **best, "config": config, "runs": runs}))
+    print(json.dumps({"benchmark": "torch_" + config["task"], **best, "config": config, "runs": runs}))
 
 
 if __name__ == "__main__":

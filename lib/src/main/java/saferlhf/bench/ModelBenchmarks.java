@@ -190,10 +190,36 @@ public final class ModelBenchmarks {
             train.put("meets_target", ratio >= 1.0);
         }
 
-        log.printf("bench models: generation with and without the KV cache (%s) ...%n", threadsLabel(train.get("kit").get("threads").asInt()));
-        ObjectNode gen = part("generation", o, train.get("kit").get("threads").asInt(), log); // the best training setting
+        ObjectNode gen = null; // the kit's best thread setting, as PyTorch's best is compared
+        for (int t : threads) {
+            log.printf("bench models: generation with and without the KV cache (%s) ...%n", threadsLabel(t));
+            ObjectNode run = part("generation", o, t, log);
+            if (gen == null || run.get("cached").get("tokens_per_second").asDouble() > gen.get("cached").get("tokens_per_second").asDouble()) gen = run;
+        }
         gen.put("target", 5.0);
         gen.put("meets_target", gen.get("ratio_cached_over_uncached").asDouble() >= 5.0);
+        JsonNode torchGen;
+        if (o.torch()) {
+            log.println("bench models: PyTorch KV-cache generation (subprocess, tries thread settings) ...");
+            ObjectNode config = s.torchConfig(0, 1);
+            config.put("task", "generate");
+            config.put("gen_batch", o.genBatch());
+            config.put("prompt_length", o.promptLength());
+            config.put("new_tokens", o.newTokens());
+            config.put("gen_reps", o.cachedReps());
+            ObjectNode r = runTorchScript(o.python(), o.script() != null ? o.script().toString() : SCRIPT, config, List.of(), java.util.Map.of());
+            r.remove("config");
+            torchGen = r;
+        } else {
+            torchGen = unavailable("--no-torch");
+        }
+        gen.set("torch", torchGen);
+        gen.put("target_vs_torch", 1.0);
+        if (torchGen.path("available").asBoolean(false)) {
+            double ratio = gen.get("cached").get("tokens_per_second").asDouble() / torchGen.get("tokens_per_second").asDouble();
+            gen.put("ratio_kit_over_torch", round(ratio, 3));
+            gen.put("meets_target_vs_torch", ratio >= 1.0);
+        }
         out.set("generation", gen);
         out.put("load_average_after", loadAverage());
         return out;
@@ -294,7 +320,36 @@ public final class ModelBenchmarks {
         for (int k = 0; k < 4; k++) split.put(names[k], round(median(phases[k]), 1));
         r.put("loss_first", round(losses[0], 4));
         r.put("loss_last", round(losses[losses.length - 1], 4));
+        // model FLOPs as nanoGPT counts them: 6 N per token (forward + backward) + 12 layers H T per token for attention
+        ModelConfig c = s.modelConfig();
+        double flopsPerStep = ((double) b * l) * (6.0 * params + 12.0 * c.numLayers() * c.hiddenSize() * l);
+        double peak = matmulPeakGflops();
+        r.put("model_gflop_per_step", round(flopsPerStep / 1e9, 2));
+        r.put("achieved_gflops", round(flopsPerStep / 1e9 / (median(ms) / 1000), 2));
+        r.put("matmul_peak_gflops", round(peak, 2));
+        r.put("mfu", round(flopsPerStep / 1e9 / (median(ms) / 1000) / peak, 3));
         return r;
+    }
+
+    /**
+     * This machine's fp32 matrix-multiply peak through DJL at this JVM's threads: the best of 10 timed 1024 x 1024 x 1024
+     * products after 3 untimed ones, in GFLOP/s (2 n^3 / seconds).
+     */
+    static double matmulPeakGflops() {
+        int n = 1024;
+        double best = 0;
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray a = m.randomUniform(-1, 1, new Shape(n, n)), b = m.randomUniform(-1, 1, new Shape(n, n));
+            for (int i = 0; i < 13; i++) {
+                long t0 = System.nanoTime();
+                try (NDArray c = a.matMul(b)) {
+                    c.getFloat(0, 0); // done
+                }
+                double seconds = (System.nanoTime() - t0) / 1e9;
+                if (i >= 3) best = Math.max(best, 2.0 * n * n * n / seconds / 1e9);
+            }
+        }
+        return best;
     }
 
     /**
@@ -325,6 +380,17 @@ public final class ModelBenchmarks {
         k.put("ms_per_step", best.get("ms_per_step").asDouble());
         k.put("tokens_per_second", best.get("tokens_per_second").asDouble());
         k.put("peak_rss_mb", peak);
+        // achieved model FLOP/s at the best setting against the fp32 matmul peak its runs measured (MFU, as nanoGPT prints it)
+        double matmulPeak = 0, gflopPerStep = 0;
+        for (JsonNode run : runs) {
+            if (run.get("threads").asInt() != best.get("threads").asInt()) continue;
+            matmulPeak = Math.max(matmulPeak, run.get("matmul_peak_gflops").asDouble());
+            gflopPerStep = run.get("model_gflop_per_step").asDouble();
+        }
+        double achieved = gflopPerStep / (best.get("ms_per_step").asDouble() / 1000);
+        k.put("achieved_gflops", round(achieved, 2));
+        k.put("matmul_peak_gflops", round(matmulPeak, 2));
+        k.put("mfu", round(achieved / matmulPeak, 3));
         k.set("by_threads", settings);
         k.set("runs", runs);
         return k;
@@ -513,6 +579,9 @@ public final class ModelBenchmarks {
             t.append("  PyTorch reference not run: ").append(torch.get("reason").asText()).append(String.format("%n"));
             t.append("  install it with: ").append(torch.get("install").asText()).append(String.format("%n"));
         }
+        t.append(String.format("  model FLOP/s (6 N + 12 L H T per token): %.1f GFLOP/s at the kit's best setting, against a measured fp32%n"
+                + "  matmul peak of %.1f GFLOP/s at the same threads (1024^3, best of 10): MFU %.1f%%%n", kit.get("achieved_gflops").asDouble(),
+                kit.get("matmul_peak_gflops").asDouble(), 100 * kit.get("mfu").asDouble()));
         JsonNode g = r.get("generation");
         t.append(String.format("%nGeneration (greedy, %s): %s (%,d params), batch %d, prompt %d, %d new tokens%n",
                 threadsLabel(g.path("threads").asInt()), g.get("model").asText(),
@@ -522,9 +591,21 @@ public final class ModelBenchmarks {
                 g.get("cached").get("tokens_per_second").asDouble(), g.get("cached").get("repetitions").asInt()));
         t.append(String.format("  %-34s %10.3f %12.1f %14d%n", "without cache (full forward/token)", g.get("uncached").get("seconds").asDouble(),
                 g.get("uncached").get("tokens_per_second").asDouble(), g.get("uncached").get("repetitions").asInt()));
+        JsonNode tg = g.get("torch");
+        if (tg.path("available").asBoolean(false)) {
+            t.append(String.format("  %-34s %10.3f %12.1f %14d%n", String.format("PyTorch %s KV cache best (%dx%d)", tg.get("torch_version").asText(),
+                    tg.get("threads").asInt(), tg.get("openblas_threads").asInt()), tg.get("seconds").asDouble(),
+                    tg.get("tokens_per_second").asDouble(), g.get("cached").get("repetitions").asInt()));
+        }
         t.append(String.format("  ratio cached/uncached: %.2fx  (target >= 5x: %s); same tokens: %s; peak RSS %.1f MB%n",
                 g.get("ratio_cached_over_uncached").asDouble(), g.get("meets_target").asBoolean() ? "met" : "NOT met",
                 g.get("tokens_match").asBoolean() ? "yes" : "no", g.get("peak_rss_mb").asDouble()));
+        if (tg.path("available").asBoolean(false)) {
+            t.append(String.format("  ratio kit/PyTorch KV-cache tokens/s: %.2f  (target >= 1.0: %s)%n", g.get("ratio_kit_over_torch").asDouble(),
+                    g.get("meets_target_vs_torch").asBoolean() ? "met" : "NOT met"));
+        } else {
+            t.append("  PyTorch generation not run: ").append(tg.get("reason").asText()).append(String.format("%n"));
+        }
         t.append(r.get("forked").asBoolean()
                 ? "Peak RSS: VmHWM of a fresh JVM per part (-Xmx does not bound native memory); PyTorch: ru_maxrss of its child.\n"
                 : "Peak RSS: VmHWM of this one JVM so far, read after each part (-Xmx does not bound native memory).\n");

@@ -39,6 +39,10 @@ class ModelBenchmarksTest {
         assertTrue(gen.get("uncached").get("tokens_per_second").asDouble() > 0);
         assertTrue(gen.get("tokens_match").asBoolean(), "cached and uncached greedy decoding chose different tokens");
         assertTrue(gen.has("meets_target"));
+        assertFalse(gen.get("torch").get("available").asBoolean());
+        assertFalse(gen.has("ratio_kit_over_torch"));
+        double mfu = kit.get("mfu").asDouble();
+        assertTrue(mfu > 0 && kit.get("matmul_peak_gflops").asDouble() > 0, "MFU " + mfu);
         assertTrue(r.has("load_average_before") && r.has("load_average_after"));
         String table = ModelBenchmarks.table(r);
         assertTrue(table.contains("ratio cached/uncached"), table);
