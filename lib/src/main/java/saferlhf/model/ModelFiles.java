@@ -53,7 +53,7 @@ public final class ModelFiles {
             PeftFiles.save(model, tokenizer, folder);
             return;
         }
-        write(folder, model.config(), model.toHost(), tokenizer, Metadata.causalLm());
+        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.causalLm()); // one tensor at a time
     }
 
     /**
@@ -65,7 +65,7 @@ public final class ModelFiles {
             PeftFiles.save(model, tokenizer, folder);
             return;
         }
-        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model));
+        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model)); // one tensor at a time
     }
 
     private static void write(Path folder, ModelConfig config, Map<String, HostTensor> weights, Tokenizer tokenizer,
