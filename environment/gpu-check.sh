@@ -6,7 +6,8 @@
 #   environment/gpu-check.sh --device cpu [...]      # a CPU rehearsal of the same commands (no GPU checks, no memory)
 #
 # Stages, in order (each from the previous ones' models, on the shipped BeaverWorld data):
-#   sft, rm, cm, dpo (from sft), ppo (sft + rm), ppo-lag (sft + rm + cm)
+#   sft, rm, cm, dpo (from sft), ppo (sft + rm), ppo-lag (sft + rm + cm), then the features not yet run on a GPU:
+#   ppo-lag-fp16 (frozen_dtype=float16), sft-lora (lora_rank=8 on the sft model), ppo-lag-lora (actor and critic adapters)
 # Each runs `saferlhf STAGE --preset PRESET device=gpu:N` on just enough records for one optimizer step (one batch,
 # gradient_accumulation_steps micro-batches; one rollout of per_device_prompt_batch_size prompts for PPO), without
 # evaluation. The wall time includes the JVM start, loading the models and saving the result.
@@ -35,7 +36,7 @@ OUT="${GPU_CHECK_OUT:-$ROOT/checkpoints/gpu-check}"
 DEVICE=gpu
 
 die() { echo "gpu-check: error: $1" >&2; exit "${2:-1}"; }
-usage() { sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ "$#" -gt 0 ]; do
   case "$1" in
@@ -124,7 +125,7 @@ run_stage() {
   shift
   for need in "${needs[@]}"; do
     if [ -z "${done_ok[$need]:-}" ]; then
-      results+=("$(printf '%-8s %9s %12s %12s %12s  %s' "$name" "-" "-" "-" "-" "skipped: $need failed")")
+      results+=("$(printf '%-12s %9s %12s %12s %12s  %s' "$name" "-" "-" "-" "-" "skipped: $need failed")")
       failed=1
       return
     fi
@@ -166,7 +167,7 @@ run_stage() {
     tail -n 15 "$log" >&2
   fi
   grep -E "^[a-z-]+: device: " "$log" | head -1 || true
-  results+=("$(printf '%-8s %9s %12s %12s %12s  %s' "$name" "$seconds" "$peak_process" "$peak_total" "$baseline" "$status")")
+  results+=("$(printf '%-12s %9s %12s %12s %12s  %s' "$name" "$seconds" "$peak_process" "$peak_total" "$baseline" "$status")")
 }
 
 run_stage sft -- sft --preset "$PRESET" "${supervised[@]}" "model_name_or_path=$MODEL" \
@@ -182,13 +183,24 @@ run_stage ppo sft rm -- ppo --preset "$PRESET" "${common[@]}" "${ptx[@]}" "actor
 run_stage ppo-lag sft rm cm -- ppo-lag --preset "$PRESET" "${common[@]}" "${ptx[@]}" "actor_model_name_or_path=$OUT/sft/model" \
   "reward_model_name_or_path=$OUT/rm/model" "cost_model_name_or_path=$OUT/cm/model" \
   "train_datasets=BeaverWorld-RL/train:$prompts_n/-1" "output_dir=$OUT/ppo-lag"
+# The two features whose GPU behaviour is unverified: fp16 frozen models (reference policy, reward and cost models) and
+# LoRA adapters (on the sft model: a preset cannot be a LoRA base). With actor adapters the reference policy is the actor
+# with its adapters off, so ppo-lag-lora's float16 applies to the reward and cost models only (docs/gpu.md).
+run_stage ppo-lag-fp16 sft rm cm -- ppo-lag --preset "$PRESET" "${common[@]}" "${ptx[@]}" "actor_model_name_or_path=$OUT/sft/model" \
+  "reward_model_name_or_path=$OUT/rm/model" "cost_model_name_or_path=$OUT/cm/model" "frozen_dtype=float16" \
+  "train_datasets=BeaverWorld-RL/train:$prompts_n/-1" "output_dir=$OUT/ppo-lag-fp16"
+run_stage sft-lora sft -- sft --preset "$PRESET" "${supervised[@]}" "model_name_or_path=$OUT/sft/model" \
+  "lora_rank=8" "lora_alpha=16" "train_datasets=BeaverWorld-SFT/train:$sft_n/-1" "output_dir=$OUT/sft-lora"
+run_stage ppo-lag-lora sft rm cm -- ppo-lag --preset "$PRESET" "${common[@]}" "${ptx[@]}" "actor_model_name_or_path=$OUT/sft/model" \
+  "reward_model_name_or_path=$OUT/rm/model" "cost_model_name_or_path=$OUT/cm/model" "actor_lora_rank=8" "critic_lora_rank=8" \
+  "frozen_dtype=float16" "train_datasets=BeaverWorld-RL/train:$prompts_n/-1" "output_dir=$OUT/ppo-lag-lora"
 
 # ---------------------------------------------------------------- summary
 {
   echo
   echo "gpu-check: preset $PRESET, model $MODEL, device $DEVICE_KEY${gpu_line:+ ($gpu_line)}"
   echo "peak MiB: the java process's GPU memory (nvidia-smi --query-compute-apps) and the whole GPU's (memory.used), polled every 0.2 s"
-  printf '%-8s %9s %12s %12s %12s  %s\n' stage seconds "peak MiB" "GPU peak" "GPU before" result
+  printf '%-12s %9s %12s %12s %12s  %s\n' stage seconds "peak MiB" "GPU peak" "GPU before" result
   printf '%s\n' "${results[@]}"
 } | tee "$OUT/summary.txt"
 if [ "$failed" -ne 0 ]; then

@@ -90,11 +90,23 @@ public final class EvalCommand implements Runnable {
         }
     }
 
-    /** A model folder given on the command line, resolved; an input error naming it when it is missing or holds no config.json. */
+    /**
+     * A model folder or a LoRA adapter folder given on the command line, resolved; an input error naming the folder at
+     * fault when it is missing, holds neither config.json nor adapter_config.json, or its base model is missing.
+     */
     static Path modelFolder(Path given) {
         Path folder = KitPaths.resolve(given.toString());
-        ModelFiles.requireModelFolder(folder);
+        try {
+            ModelFiles.requireModelOrAdapterFolder(folder);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
         return folder;
+    }
+
+    /** The tokenizer of a model folder, or of an adapter folder (its own, else its base's: PEFT saves none). */
+    static Tokenizer tokenizer(Path modelFolder) throws java.io.IOException {
+        return Tokenizer.load(ModelFiles.tokenizerFolder(modelFolder));
     }
 
     /** The judge: BeaverWorld's ground truth, or the model judge configured in a JSON file. */
@@ -126,7 +138,7 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             Path folder = modelFolder(model);
             var prompts = sampling.prompts();
-            try (Tokenizer tokenizer = Tokenizer.load(folder);
+            try (Tokenizer tokenizer = tokenizer(folder);
                  saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, sampling.device())) {
                 var generation = greedy ? saferlhf.model.Generation.Config.greedy(sampling.maxNewTokens) : sampling.generation();
                 var samples = saferlhf.eval.PolicySamples.generate(policy, tokenizer, prompts, generation, 64, 96);
@@ -164,8 +176,8 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             ai.djl.Device target = sampling.device();
             var prompts = sampling.prompts();
-            try (Tokenizer redTokenizer = Tokenizer.load(corners.redFolder());
-                 Tokenizer blueTokenizer = Tokenizer.load(corners.blueFolder());
+            try (Tokenizer redTokenizer = tokenizer(corners.redFolder());
+                 Tokenizer blueTokenizer = tokenizer(corners.blueFolder());
                  saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), target);
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
                  saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(modelFolder(rewardModel), target);
@@ -204,7 +216,7 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             var prompts = sampling.prompts();
             List<PolicySamples.Sample> redAnswers, blueAnswers;
-            try (Tokenizer redTokenizer = Tokenizer.load(corners.redFolder()); Tokenizer blueTokenizer = Tokenizer.load(corners.blueFolder())) {
+            try (Tokenizer redTokenizer = tokenizer(corners.redFolder()); Tokenizer blueTokenizer = tokenizer(corners.blueFolder())) {
                 redAnswers = PolicySamples.generate(corners.redFolder(), sampling.device(), redTokenizer, prompts, sampling.generation(), 64, 96);
                 blueAnswers = PolicySamples.generate(corners.blueFolder(), sampling.device(), blueTokenizer, prompts, sampling.generation(), 64, 96);
             }
@@ -245,7 +257,7 @@ public final class EvalCommand implements Runnable {
             Path folder = modelFolder(model);
             Path outDir = out != null ? KitPaths.resolve(out.toString()) : folder.resolveSibling("eval");
             List<PreferencePair> pairs = Data.preferences(data, 42);
-            try (Tokenizer tokenizer = Tokenizer.load(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {
+            try (Tokenizer tokenizer = tokenizer(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {
                 if (scoreModel.scoreType() != expected()) {
                     System.err.println("error: " + folder + " holds a " + scoreModel.scoreType().name().toLowerCase() + " model");
                     return 2;

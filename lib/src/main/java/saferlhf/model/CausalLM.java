@@ -141,9 +141,14 @@ public final class CausalLM implements AutoCloseable {
         return unused;
     }
 
-    /** Host copies of every parameter, keyed by HF name, each made when asked for (one at a time when saving). */
+    /**
+     * Host copies of every parameter, keyed by HF name, all made now: a snapshot that later updates do not change (it
+     * holds the whole model in the Java heap; saving streams one tensor at a time instead, see {@link ModelFiles#save}).
+     */
     public Map<String, HostTensor> toHost() {
-        return LazyTensors.of(namedParameters());
+        LinkedHashMap<String, HostTensor> out = new LinkedHashMap<>();
+        namedParameters().forEach((name, array) -> out.put(name, HostTensor.of(array)));
+        return out;
     }
 
     /** Attaches or detaches gradients of every parameter (a frozen reference model: false). */

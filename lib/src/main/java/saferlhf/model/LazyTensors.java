@@ -2,12 +2,16 @@ package saferlhf.model;
 
 import ai.djl.ndarray.NDArray;
 
+import java.nio.FloatBuffer;
 import java.util.AbstractMap;
 import java.util.AbstractSet;
+import java.util.HashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
 import java.util.function.Function;
 
 /**
@@ -15,21 +19,29 @@ import java.util.function.Function;
  * it from a live array) each time and keeps nothing, and shapes are known without reading. Loading or saving a model
  * through it holds one tensor in Java memory at a time instead of the whole model (at 113M parameters, 459 MB of heap
  * that the JVM keeps once it has grown to hold it).
+ *
+ * <p>A tensor's values may be changed as they are read ({@link #transform}: LoRA adapters merged into their base weight)
+ * or taken from another lazy map ({@link #replace}: a score head an adapter folder saves), so that loading an adapter
+ * folder still reads and holds one tensor at a time.
  */
 final class LazyTensors extends AbstractMap<String, HostTensor> {
     private final Map<String, long[]> shapes;
+    /** Reads a tensor: a new array on every call (a {@link #transform} changes it in place). */
     private final Function<String, float[]> reader;
     /** Reads a tensor straight into a buffer, or null (then {@link #reader} is used). */
-    private final java.util.function.BiConsumer<String, java.nio.FloatBuffer> into;
-    /** Tensors put into the map: held in memory, in place of what the reader would give. */
-    private final Map<String, HostTensor> replaced = new LinkedHashMap<>();
+    private final BiConsumer<String, FloatBuffer> into;
+    /** Changes made to a tensor's values each time it is read, by name. */
+    private final Map<String, Consumer<FloatBuffer>> transforms = new HashMap<>();
+    /** Tensors read from another lazy map instead of {@link #reader}, by name. */
+    private final Map<String, Elsewhere> elsewhere = new HashMap<>();
+
+    private record Elsewhere(LazyTensors tensors, String name) {}
 
     LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader) {
         this(shapes, reader, null);
     }
 
-    private LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader,
-                        java.util.function.BiConsumer<String, java.nio.FloatBuffer> into) {
+    private LazyTensors(Map<String, long[]> shapes, Function<String, float[]> reader, BiConsumer<String, FloatBuffer> into) {
         this.shapes = new LinkedHashMap<>(shapes);
         this.reader = reader;
         this.into = into;
@@ -60,12 +72,32 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
     /** A tensor's shape, without reading it. */
     long[] shape(String name) { return shapes.get(name).clone(); }
 
-    /** Puts a tensor's values into {@code out} (from a file: no Java array in between). */
-    void readInto(String name, java.nio.FloatBuffer out) {
-        HostTensor held = replaced.get(name);
-        if (held != null) out.put(held.data());
+    /**
+     * From now on, {@code change} is applied to the values of {@code name} each time they are read, after the changes
+     * given before: it gets a buffer of exactly the tensor's values (row-major, indices from 0) to change in place.
+     */
+    void transform(String name, Consumer<FloatBuffer> change) {
+        if (!shapes.containsKey(name)) throw new IllegalArgumentException("no tensor " + name);
+        transforms.merge(name, change, Consumer::andThen);
+    }
+
+    /** Adds or replaces {@code name} by the tensor {@code sourceName} of {@code source}, read from there when asked for. */
+    void replace(String name, LazyTensors source, String sourceName) {
+        if (!source.containsKey(sourceName)) throw new IllegalArgumentException("no tensor " + sourceName);
+        shapes.put(name, source.shape(sourceName));
+        transforms.remove(name);
+        elsewhere.put(name, new Elsewhere(source, sourceName));
+    }
+
+    /** Puts a tensor's values into {@code out}, from its position on (from a file: no Java array in between). */
+    void readInto(String name, FloatBuffer out) {
+        int start = out.position();
+        Elsewhere other = elsewhere.get(name);
+        if (other != null) other.tensors().readInto(other.name(), out);
         else if (into != null) into.accept(name, out);
         else out.put(reader.apply(name));
+        Consumer<FloatBuffer> change = transforms.get(name);
+        if (change != null) change.accept(out.duplicate().position(start).limit(out.position()).slice());
     }
 
     /** The shape of a tensor of {@code tensors} without reading its values when the map is lazy. */
@@ -74,23 +106,16 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
         return tensors.get(name).shape();
     }
 
+    /** The tensor's values, read now into a new array (changed as {@link #transform} says); nothing is kept. */
     @Override
-    public HostTensor get(Object name) {
-        HostTensor held = replaced.get(name);
-        if (held != null) return held;
-        long[] shape = shapes.get(name);
-        return shape == null ? null : new HostTensor(reader.apply((String) name), shape);
+    public HostTensor get(Object key) {
+        if (!(key instanceof String name) || !shapes.containsKey(name)) return null;
+        Elsewhere other = elsewhere.get(name);
+        float[] data = other != null ? other.tensors().get(other.name()).data() : reader.apply(name);
+        Consumer<FloatBuffer> change = transforms.get(name);
+        if (change != null) change.accept(FloatBuffer.wrap(data));
+        return new HostTensor(data, shapes.get(name).clone());
     }
-
-    /** Replaces (or adds) a tensor, held in memory from now on; returns the old values, read now. */
-    @Override
-    public HostTensor put(String name, HostTensor tensor) {
-        HostTensor old = get(name);
-        shapes.put(name, tensor.shape());
-        replaced.put(name, tensor);
-        return old;
-    }
-
 
     @Override
     public boolean containsKey(Object name) { return shapes.containsKey(name); }
@@ -100,7 +125,8 @@ final class LazyTensors extends AbstractMap<String, HostTensor> {
     public HostTensor remove(Object name) {
         HostTensor old = get(name);
         shapes.remove(name);
-        replaced.remove(name);
+        transforms.remove(name);
+        elsewhere.remove(name);
         return old;
     }
 

@@ -76,6 +76,7 @@ public final class Lora {
             }
         }
         SplittableRandom rng = new SplittableRandom(seed ^ 0x10A4_5EEDL);
+        Weights.Staging staging = new Weights.Staging();
         int r = config.rank();
         for (Map.Entry<String, long[]> e : modules.entrySet()) {
             String module = e.getKey();
@@ -86,7 +87,7 @@ public final class Lora {
             float[] a = new float[Math.toIntExact(r * in)];
             double bound = 1.0 / Math.sqrt(in);
             for (int i = 0; i < a.length; i++) a[i] = (float) ((2 * rng.nextDouble() - 1) * bound);
-            NDArray aArray = body.manager.create(a, new Shape(r, in));                 // (r, in)
+            NDArray aArray = staging.owned(body.manager, a, new Shape(r, in));        // (r, in), libtorch's memory
             NDArray bArray = body.manager.zeros(new Shape(out, r));                    // (out, r)
             aArray.setRequiresGradient(true);
             bArray.setRequiresGradient(true);

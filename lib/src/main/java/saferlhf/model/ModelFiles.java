@@ -53,7 +53,7 @@ public final class ModelFiles {
             PeftFiles.save(model, tokenizer, folder);
             return;
         }
-        write(folder, model.config(), model.toHost(), tokenizer, Metadata.causalLm());
+        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.causalLm()); // one tensor at a time
     }
 
     /**
@@ -65,7 +65,7 @@ public final class ModelFiles {
             PeftFiles.save(model, tokenizer, folder);
             return;
         }
-        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model));
+        write(folder, model.config(), LazyTensors.of(model.namedParameters()), tokenizer, Metadata.of(model)); // one tensor at a time
     }
 
     private static void write(Path folder, ModelConfig config, Map<String, HostTensor> weights, Tokenizer tokenizer,
@@ -104,12 +104,8 @@ public final class ModelFiles {
      * through stacked adapter folders), without reading any weights.
      */
     public static ModelConfig readConfig(Path folder) throws IOException {
-        Path dir = folder;
-        for (int depth = 0; PeftFiles.isAdapterFolder(dir); depth++) {
-            if (depth > 8) throw new InputError(folder, "more than 8 adapter folders stacked (a cycle?)");
-            dir = PeftFiles.baseFolder(dir, PeftFiles.readConfig(dir));
-        }
-        return ModelConfig.read(requireModelFolder(dir).resolve("config.json"));
+        List<Path> chain = PeftFiles.chain(folder, null);
+        return ModelConfig.read(chain.get(chain.size() - 1).resolve("config.json"));
     }
 
     /** Whether a finished model (or adapter) folder is there: saves are atomic, so its weights file means the whole folder. */
@@ -144,7 +140,7 @@ public final class ModelFiles {
     /** As {@link #loadCausalLM(Path, ai.djl.Device)}, with the base of an adapter folder given ({@code null}: its own). */
     public static CausalLM loadCausalLM(Path folder, Path adapterBase, ai.djl.Device device) throws IOException {
         if (PeftFiles.isAdapterFolder(folder)) {
-            PeftFiles.Merged merged = PeftFiles.merged(folder, adapterBase);
+            PeftFiles.Merged merged = PeftFiles.merged(folder, adapterBase); // merged as each weight is read
             return load(CausalLM.uninitialised(merged.config(), device), merged.weights(), folder);
         }
         Path dir = requireModelFolder(folder);
@@ -228,6 +224,11 @@ public final class ModelFiles {
      * loading holds one tensor at a time.
      */
     public static Map<String, HostTensor> readWeights(Path folder) throws IOException {
+        return lazyWeights(folder);
+    }
+
+    /** As {@link #readWeights}, typed as what it is. */
+    static LazyTensors lazyWeights(Path folder) throws IOException {
         Path dir = AtomicFiles.existingFolder(folder);
         List<SafeTensors> files = new java.util.ArrayList<>();
         for (Path file : safetensorsFiles(dir)) files.add(SafeTensors.open(file));
@@ -258,8 +259,34 @@ public final class ModelFiles {
         if (!Files.exists(dir)) throw new InputError(folder, "no such model folder");
         if (!Files.isDirectory(dir)) throw new InputError(folder, "not a model folder (a file; a model folder holds config.json and model.safetensors)");
         if (!Files.isRegularFile(dir.resolve("config.json"))) {
-            throw new InputError(folder, "not a model folder (no config.json)");
+            throw new InputError(folder, "not a model folder (no config.json) and not a LoRA adapter folder (no "
+                    + PeftFiles.CONFIG_FILE + ")");
         }
         return dir;
+    }
+
+    /** Whether {@code folder} (or the copy an interrupted save left) holds a model ({@code config.json}) or LoRA adapters. */
+    public static boolean isModelOrAdapterFolder(Path folder) {
+        Path dir = AtomicFiles.existingFolder(folder);
+        return Files.isRegularFile(dir.resolve("config.json")) || PeftFiles.isAdapterFolder(dir);
+    }
+
+    /**
+     * The folder to load a model from: a model folder, or a LoRA adapter folder whose bases (followed through stacked
+     * adapter folders, reading configuration files only) end in a model folder; an {@link InputError} naming the folder
+     * at fault otherwise.
+     */
+    public static Path requireModelOrAdapterFolder(Path folder) throws IOException {
+        return PeftFiles.chain(folder, null).get(0);
+    }
+
+    /**
+     * The folder whose {@code tokenizer.json} goes with the model in {@code folder}: the folder itself, or, for an adapter
+     * folder without one (as PEFT saves them), the nearest of its bases that has one (adapters do not change the
+     * vocabulary). {@code folder} itself when none has one, so that loading the tokenizer names it.
+     */
+    public static Path tokenizerFolder(Path folder) throws IOException {
+        Path found = PeftFiles.tokenizerFolder(PeftFiles.chain(folder, null));
+        return found != null ? found : AtomicFiles.existingFolder(folder);
     }
 }

@@ -5,14 +5,17 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.nio.FloatBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import saferlhf.KitPaths;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
 
 /**
  * Adapter folders in PEFT's layout, so that Python's {@code PeftModel.from_pretrained(base, folder)} loads what the
@@ -152,41 +155,67 @@ public final class PeftFiles {
                 n.path("task_type").isNull() ? null : n.path("task_type").asText(null), n.path("use_rslora").asBoolean(false));
     }
 
-    /** The full model an adapter folder stands for: the base's architecture and the merged weights. */
-    record Merged(ModelConfig config, Map<String, HostTensor> weights) {}
+    /** The full model an adapter folder stands for: the base's architecture and its weights, merged as they are read. */
+    record Merged(ModelConfig config, LazyTensors weights) {}
 
     /**
-     * Reads the base (recursively, when it is itself an adapter folder) and merges this folder's adapters and saved
-     * modules into its weights, on the host.
+     * The base's weights (the model folder at the bottom of the chain, {@link #chain}) with every adapter folder's
+     * adapters and saved modules merged in as each weight is read: nothing is read here, and loading the result reads
+     * and holds one tensor at a time, as loading a model folder does.
      *
      * @param base the base model folder, or null for the folder's {@code base_model_name_or_path}
      */
     static Merged merged(Path folder, Path base) throws IOException {
-        return merged(AtomicFiles.existingFolder(folder), base, 0);
+        List<Path> chain = chain(folder, base);
+        Path model = chain.get(chain.size() - 1);
+        ModelConfig config = ModelConfig.read(model.resolve("config.json"));
+        LazyTensors weights = ModelFiles.lazyWeights(model);
+        for (int i = chain.size() - 2; i >= 0; i--) {             // the lowest adapters first
+            Path adapter = chain.get(i), file = adapter.resolve(WEIGHTS_FILE);
+            if (!Files.isRegularFile(file)) throw new InputError(adapter, "no " + WEIGHTS_FILE);
+            AdapterConfig adapterConfig = readConfig(adapter);
+            try {
+                mergeInto(weights, config, LazyTensors.of(List.of(SafeTensors.open(file))), adapterConfig);
+            } catch (InputError e) {
+                throw e;
+            } catch (IllegalArgumentException e) {
+                throw new InputError(file, e.getMessage(), e);
+            }
+        }
+        return new Merged(config, weights);
     }
 
-    private static Merged merged(Path folder, Path base, int depth) throws IOException {
-        if (depth > MAX_DEPTH) throw new IOException(folder + ": more than " + MAX_DEPTH + " adapter folders stacked (a cycle?)");
-        AdapterConfig config = readConfig(folder);
-        Path baseFolder = base != null ? base : baseFolder(folder, config);
-        Merged below;
-        if (isAdapterFolder(baseFolder)) {
-            below = merged(AtomicFiles.existingFolder(baseFolder), null, depth + 1);
-        } else {
-            Path dir = AtomicFiles.existingFolder(baseFolder);
-            if (!Files.isRegularFile(dir.resolve("config.json"))) {
-                throw new IOException(folder.resolve(CONFIG_FILE) + ": base model " + dir + " is not a model folder (no config.json)");
+    /**
+     * The folders a model folder or an adapter folder stands for, from {@code folder} down to the model folder at the
+     * bottom: {@code [folder]} for a model folder; for an adapter folder, itself, its base ({@code base}, or its {@code
+     * base_model_name_or_path}), that base's base when it is an adapter folder too, and so on. Only configuration files
+     * are read. The one place that walks stacked adapter folders.
+     *
+     * @throws InputError when a folder is missing, the bottom one holds no {@code config.json}, or more than
+     *                    {@value #MAX_DEPTH} adapter folders are stacked
+     */
+    static List<Path> chain(Path folder, Path base) throws IOException {
+        List<Path> chain = new ArrayList<>();
+        Path dir = AtomicFiles.existingFolder(folder);
+        while (isAdapterFolder(dir)) {
+            if (chain.size() == MAX_DEPTH) throw new InputError(folder, "more than " + MAX_DEPTH + " adapter folders stacked (a cycle?)");
+            chain.add(dir);
+            Path below = chain.size() == 1 && base != null ? base : baseFolder(dir, readConfig(dir));
+            Path above = dir;
+            dir = AtomicFiles.existingFolder(below);
+            if (!Files.isDirectory(dir)) throw new InputError(below, "no such base model folder");
+            if (!isAdapterFolder(dir) && !Files.isRegularFile(dir.resolve("config.json"))) {
+                throw new InputError(above.resolve(CONFIG_FILE), "base model " + dir + " is not a model folder (no config.json) "
+                        + "and not an adapter folder (no " + CONFIG_FILE + ")");
             }
-            below = new Merged(ModelConfig.read(dir.resolve("config.json")), ModelFiles.readWeights(dir));
         }
-        Path weightsFile = folder.resolve(WEIGHTS_FILE);
-        if (!Files.isRegularFile(weightsFile)) throw new IOException(folder + ": no " + WEIGHTS_FILE);
-        try {
-            mergeInto(below.weights(), below.config(), SafeTensors.open(weightsFile).readAll(), config);
-        } catch (IllegalArgumentException e) {
-            throw new IOException(weightsFile + ": " + e.getMessage(), e);
-        }
-        return below;
+        chain.add(chain.isEmpty() ? ModelFiles.requireModelFolder(folder) : dir);
+        return chain;
+    }
+
+    /** The first folder of a {@link #chain} that holds a {@code tokenizer.json}, or null. */
+    static Path tokenizerFolder(List<Path> chain) {
+        return chain.stream().filter(f -> Files.isRegularFile(f.resolve("tokenizer.json"))).findFirst().orElse(null);
     }
 
     /** The base folder named by {@code base_model_name_or_path}, resolved as the kit resolves paths. */
@@ -204,42 +233,53 @@ public final class PeftFiles {
     }
 
     /**
-     * Adds each adapter's {@code (alpha / r) B A} to its base weight, in place, and replaces saved modules:
+     * Makes each adapter's {@code (alpha / r) B A} be added to its base weight whenever that weight is read ({@link
+     * LazyTensors#transform}), and saved modules replace theirs; only shapes are checked now:
      * <pre>
      * nn.Linear (LLaMA family), W (out, in):  W += s * B A
      * Conv1D (GPT-2),           W (in, out):  W += s * (B A)^T       (PEFT: transpose(B @ A, fan_in_fan_out))
      * </pre>
-     * The products are summed in double precision and rounded once.
+     * A and B are read (from the adapter file) each time their weight is; they are small (r x (in + out)).
      *
-     * @param adapterTensors PEFT-named tensors of {@code adapter_model.safetensors}
+     * @param adapters PEFT-named tensors of {@code adapter_model.safetensors}
+     * @throws IllegalArgumentException for a tensor this kit cannot apply or a lora_A / lora_B that does not fit its weight
      */
-    static void mergeInto(Map<String, HostTensor> weights, ModelConfig model, Map<String, HostTensor> adapterTensors,
-                          AdapterConfig config) {
+    static void mergeInto(LazyTensors weights, ModelConfig model, LazyTensors adapters, AdapterConfig config) {
         Map<String, long[]> projections = Lora.projections(model);
+        boolean conv1d = model.isGpt2();
         double scaling = config.scaling();
         List<String> unknown = new ArrayList<>();
-        for (Map.Entry<String, HostTensor> e : adapterTensors.entrySet()) {
-            String key = e.getKey();
+        for (String key : adapters.keySet()) {
             if (!key.startsWith(PREFIX)) {
                 unknown.add(key);
                 continue;
             }
             String name = key.substring(PREFIX.length());
-            if (name.endsWith(".lora_B.weight")) continue; // merged with its lora_A
+            if (name.endsWith(".lora_B.weight")) {
+                String module = name.substring(0, name.length() - ".lora_B.weight".length());
+                if (!adapters.containsKey(PREFIX + module + ".lora_A.weight")) throw new IllegalArgumentException(key + " has no lora_A");
+                continue; // merged with its lora_A
+            }
             if (name.endsWith(".lora_A.weight")) {
                 String module = name.substring(0, name.length() - ".lora_A.weight".length());
                 if (!projections.containsKey(module)) {
                     throw new IllegalArgumentException("adapter on '" + module + "', which is not a projection of this "
                             + model.modelType() + " model (embedding and LM-head adapters are not supported)");
                 }
-                HostTensor a = e.getValue(), b = adapterTensors.get(PREFIX + module + ".lora_B.weight");
-                if (b == null) throw new IllegalArgumentException(key + " has no lora_B");
+                String bKey = PREFIX + module + ".lora_B.weight";
+                if (!adapters.containsKey(bKey)) throw new IllegalArgumentException(key + " has no lora_B");
                 String baseName = baseWeightName(weights, module + ".weight");
-                HostTensor w = weights.get(baseName);
-                mergeOne(w, a, b, model.isGpt2(), scaling, module);
-                weights.put(baseName, w); // a lazy map (ModelFiles.readWeights) reads anew on every get: keep the merged values
+                long[] a = adapters.shape(key), b = adapters.shape(bKey), w = weights.shape(baseName);
+                if (a.length != 2 || b.length != 2 || b[1] != a[0]
+                        || !Arrays.equals(w, conv1d ? new long[] {a[1], b[0]} : new long[] {b[0], a[1]})) {
+                    throw new IllegalArgumentException(module + ": lora_A " + Arrays.toString(a) + " and lora_B "
+                            + Arrays.toString(b) + " do not fit the weight " + Arrays.toString(w));
+                }
+                int r = (int) a[0], in = (int) a[1], out = (int) b[0];
+                weights.transform(baseName, values -> addScaledProduct(values, adapters.get(key).data(), adapters.get(bKey).data(),
+                        r, in, out, conv1d, scaling));
             } else if (config.modulesToSave().stream().anyMatch(m -> name.startsWith(m + "."))) {
-                weights.put(name, e.getValue());
+                weights.replace(name, adapters, key);
             } else {
                 unknown.add(key);
             }
@@ -256,20 +296,21 @@ public final class PeftFiles {
         throw new IllegalArgumentException("the base model has no " + name);
     }
 
-    private static void mergeOne(HostTensor w, HostTensor a, HostTensor b, boolean conv1d, double scaling, String module) {
-        int r = (int) a.shape()[0], in = (int) a.shape()[1], out = (int) b.shape()[0];
-        long[] expected = conv1d ? new long[] {in, out} : new long[] {out, in};
-        if (a.shape().length != 2 || b.shape().length != 2 || b.shape()[1] != r || !java.util.Arrays.equals(w.shape(), expected)) {
-            throw new IllegalArgumentException(module + ": lora_A " + java.util.Arrays.toString(a.shape()) + " and lora_B "
-                    + java.util.Arrays.toString(b.shape()) + " do not fit the weight " + java.util.Arrays.toString(w.shape()));
-        }
-        float[] wd = w.data(), ad = a.data(), bd = b.data();
+    /**
+     * {@code W += s * B A} ({@code (B A)^T} for Conv1D), in place; the products are summed in double precision and
+     * rounded once.
+     *
+     * @param w (out, in), or (in, out) for Conv1D
+     * @param a (r, in)
+     * @param b (out, r)
+     */
+    private static void addScaledProduct(FloatBuffer w, float[] a, float[] b, int r, int in, int out, boolean conv1d, double scaling) {
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {
                 double sum = 0;
-                for (int k = 0; k < r; k++) sum += (double) bd[o * r + k] * ad[k * in + i];   // (B A)[o, i]
+                for (int k = 0; k < r; k++) sum += (double) b[o * r + k] * a[k * in + i];   // (B A)[o, i]
                 int index = conv1d ? i * out + o : o * in + i;
-                wd[index] = (float) (wd[index] + scaling * sum);
+                w.put(index, (float) (w.get(index) + scaling * sum));
             }
         }
     }
@@ -277,7 +318,9 @@ public final class PeftFiles {
     /**
      * Merges an adapter folder into a full model folder ({@code saferlhf lora merge}): the base with {@code W + (alpha
      * / r) B A} in every adapted weight (and a score model's saved head), written as a normal model folder that loads
-     * everywhere the kit (or {@code transformers}) loads models. The tokenizer is the adapter folder's, else the base's.
+     * everywhere the kit (or {@code transformers}) loads models. The tokenizer is the adapter folder's, else its nearest
+     * base's that has one. The merged model is loaded as any model is (the merge happens as each weight is read) and
+     * written one tensor at a time.
      *
      * @param base the base model folder, or null for {@code base_model_name_or_path}
      * @return what was written: {@code causal-lm} or the score model's type
@@ -285,9 +328,7 @@ public final class PeftFiles {
     public static String merge(Path adapter, Path base, Path out, ai.djl.Device device) throws IOException {
         Path dir = AtomicFiles.existingFolder(adapter);
         if (!isAdapterFolder(dir)) throw new IOException(adapter + ": not an adapter folder (no " + CONFIG_FILE + ")");
-        Path baseDir = base != null ? base : baseFolder(dir, readConfig(dir));
-        Path tokenizerFolder = Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir
-                : Files.isRegularFile(AtomicFiles.existingFolder(baseDir).resolve("tokenizer.json")) ? AtomicFiles.existingFolder(baseDir) : null;
+        Path tokenizerFolder = tokenizerFolder(chain(dir, base));
         try (Tokenizer tokenizer = tokenizerFolder == null ? null : Tokenizer.load(tokenizerFolder)) {
             if (ModelFiles.metadata(dir).scoreType() != null) {
                 try (ScoreModel model = ModelFiles.loadScoreModel(dir, base, device)) {

@@ -37,9 +37,9 @@ import saferlhf.data.SftRecord;
  */
 public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoCloseable {
 
-    /** The score model in {@code folder} with the folder's {@code tokenizer.json}. */
+    /** The score model in {@code folder} with the folder's {@code tokenizer.json} (an adapter folder without one: its base's). */
     public static Scorer load(Path folder, ai.djl.Device device) throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(folder);
+        Tokenizer tokenizer = Tokenizer.load(ModelFiles.tokenizerFolder(folder));
         try {
             return new Scorer(ModelFiles.loadScoreModel(folder, device), tokenizer);
         } catch (IOException | RuntimeException e) {

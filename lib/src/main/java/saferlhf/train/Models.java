@@ -15,7 +15,8 @@ import saferlhf.model.Tokenizer;
  * Where a stage's model and tokenizer come from. {@code model_name_or_path} is a model folder (this kit's, or a
  * Hugging Face one placed locally), a LoRA adapter folder (loaded as its base with the adapters merged in) or a preset that starts from random weights: {@code preset:tiny-llama},
  * {@code preset:tiny-gpt2}, {@code preset:llama-10m}. The tokenizer is the {@code tokenizer} key when given, else
- * the model folder's {@code tokenizer.json}, else BeaverWorld's.
+ * the model folder's {@code tokenizer.json} (for an adapter folder without one, as PEFT saves them, its nearest base's),
+ * else BeaverWorld's.
  */
 public final class Models {
     private Models() {}
@@ -27,6 +28,7 @@ public final class Models {
         if (tokenizer != null && !tokenizer.isBlank()) return Tokenizer.load(KitPaths.resolve(tokenizer));
         if (!modelNameOrPath.startsWith(PRESET_PREFIX)) {
             Path folder = KitPaths.resolve(modelNameOrPath);
+            if (PeftFiles.isAdapterFolder(folder)) folder = ModelFiles.tokenizerFolder(folder); // PEFT saves none: the base's
             if (Files.isRegularFile(folder.resolve("tokenizer.json"))) return Tokenizer.load(folder);
         }
         return Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
@@ -71,8 +73,7 @@ public final class Models {
             throw new saferlhf.util.InputError(folder, "no such model folder, and not a preset (preset:tiny-llama, "
                     + "preset:tiny-gpt2, preset:llama-10m)");
         }
-        if (!Files.isRegularFile(saferlhf.util.AtomicFiles.existingFolder(folder).resolve("config.json"))
-                && !PeftFiles.isAdapterFolder(folder)) {
+        if (!ModelFiles.isModelOrAdapterFolder(folder)) {
             throw new saferlhf.util.InputError(folder, "not a model folder (no config.json), not a LoRA adapter folder "
                     + "(no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
         }

@@ -312,8 +312,9 @@ class LoraTest {
         Map<String, HostTensor> adapters = Map.of(
                 "base_model.model.model.layers.1.self_attn.q_proj.lora_A.weight", new HostTensor(a, new long[] {4, 128}),
                 "base_model.model.model.layers.1.self_attn.q_proj.lora_B.weight", new HostTensor(b, new long[] {128, 4}));
-        PeftFiles.mergeInto(weights, tiny, adapters, c);
-        float[] w = weights.get("model.layers.1.self_attn.q_proj.weight").data();
+        LazyTensors merged = lazy(weights, new LinkedHashMap<>());
+        PeftFiles.mergeInto(merged, tiny, lazy(adapters, new LinkedHashMap<>()), c);
+        float[] w = merged.get("model.layers.1.self_attn.q_proj.weight").data();
         assertEquals(4 * 0.5f, w[3 * 128], 0f, "W[3, 0] += s * B[3, 0] * A[0, 0]");
         assertEquals(0f, w[0], 0f);
         // the base named by a hub id is not a folder here: the message says what to do
@@ -326,6 +327,103 @@ class LoraTest {
         Files.writeString(dir.resolve("adapter_config.json"), "{\"peft_type\": \"IA3\"}");
         IOException type = assertThrows(IOException.class, () -> PeftFiles.readConfig(dir));
         assertTrue(type.getMessage().contains("field 'peft_type'"), type.getMessage());
+    }
+
+    @Test
+    void stackedAdapterFoldersLoadAsOneChainAndACycleIsRefused(@TempDir Path dir) throws Exception {
+        ModelConfig tiny = ModelConfig.tinyLlama(V);
+        Path base = dir.resolve("base"), first = dir.resolve("first"), second = dir.resolve("second");
+        float[] adapted;
+        try (Tokenizer tokenizer = ModelTesting.beaverTokenizer()) {
+            try (CausalLM lm = CausalLM.create(tiny, Device.cpu(), 41)) {
+                ModelFiles.save(lm, tokenizer, base);
+                randomizeB(lm.attachLora(new LoraConfig(4, 8, 0, LLAMA_ALL), base.toString(), 1), 7);
+                ModelFiles.save(lm, tokenizer, first);
+            }
+            try (CausalLM lm = ModelFiles.loadCausalLM(first, Device.cpu())) { // adapters on the merged first stage
+                randomizeB(lm.attachLora(new LoraConfig(2, 4, 0, List.of("q_proj", "down_proj")), first.toString(), 2), 8);
+                adapted = logits(lm);
+                ModelFiles.save(lm, tokenizer, second);
+            }
+        }
+        assertEquals(List.of(second, first, base), PeftFiles.chain(second, null));
+        assertEquals(tiny, ModelFiles.readConfig(second));
+        try (CausalLM loaded = ModelFiles.loadCausalLM(second, Device.cpu())) {
+            float diff = ModelTesting.maxAbsDiff(adapted, logits(loaded));
+            assertTrue(diff <= 1e-5, "two stacked adapters merged: logits differ by " + diff);
+        }
+        // a PEFT folder carries no tokenizer: the nearest base's is the model's
+        assertEquals(second, ModelFiles.tokenizerFolder(second));
+        Files.delete(second.resolve("tokenizer.json"));
+        assertEquals(first, ModelFiles.tokenizerFolder(second));
+        // the lower folder pointed back at the upper one: refused, naming the folder, whichever way it is read
+        Path config = first.resolve(PeftFiles.CONFIG_FILE);
+        Files.writeString(config, Files.readString(config).replace(base.toString(), second.toString()));
+        for (org.junit.jupiter.api.function.Executable read : List.<org.junit.jupiter.api.function.Executable>of(
+                () -> ModelFiles.readConfig(second), () -> ModelFiles.loadCausalLM(second, Device.cpu()),
+                () -> ModelFiles.requireModelOrAdapterFolder(second))) {
+            saferlhf.util.InputError e = assertThrows(saferlhf.util.InputError.class, read);
+            assertTrue(e.getMessage().startsWith(second + ": more than 8 adapter folders stacked"), e.getMessage());
+        }
+    }
+
+    /** A lazy map over host tensors that counts how often each is read (and gives a fresh copy each time). */
+    private static LazyTensors lazy(Map<String, HostTensor> host, Map<String, Integer> reads) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        host.forEach((name, t) -> shapes.put(name, t.shape()));
+        return new LazyTensors(shapes, name -> {
+            reads.merge(name, 1, Integer::sum);
+            return host.get(name).data().clone();
+        });
+    }
+
+    @Test
+    void mergingHappensAsEachWeightIsReadSoLoadingHoldsOneTensorAtATime() {
+        ModelConfig tiny = ModelConfig.tinyLlama(V);
+        List<String> targets = List.of("q_proj", "v_proj");
+        try (CausalLM lm = CausalLM.create(tiny, Device.cpu(), 23)) {
+            Map<String, HostTensor> host = lm.toHost();
+            Lora lora = lm.attachLora(new LoraConfig(4, 8, 0, targets), "base", 2);
+            randomizeB(lora, 6);
+            float[] adapted = logits(lm);
+            Map<String, HostTensor> adapterTensors = new LinkedHashMap<>();
+            lora.toHost().forEach((name, t) -> adapterTensors.put(PeftFiles.PREFIX + name, t));
+            Map<String, Integer> reads = new LinkedHashMap<>();
+            LazyTensors weights = lazy(host, reads);
+            PeftFiles.mergeInto(weights, tiny, lazy(adapterTensors, new LinkedHashMap<>()),
+                    new PeftFiles.AdapterConfig(4, 8, 0, targets, "base", false, List.of(), "CAUSAL_LM", false));
+            assertEquals(Map.of(), reads, "merging reads no base weight: the adapter is added as each weight is read");
+            String q = "model.layers.0.self_attn.q_proj.weight";
+            HostTensor first = weights.get(q), second = weights.get(q);
+            assertNotSame(first.data(), second.data(), "the merged weight is made when asked for, not held");
+            assertArrayEquals(first.data(), second.data());
+            assertTrue(ModelTesting.maxAbsDiff(host.get(q).data(), first.data()) > 1e-4, "the adapter is merged in");
+            reads.clear();
+            try (CausalLM merged = CausalLM.uninitialised(tiny, Device.cpu())) {
+                merged.loadNamedParameters(weights);
+                assertEquals(host.keySet(), reads.keySet());
+                reads.forEach((name, n) -> assertEquals(1, n, name + ": read once when loaded"));
+                float diff = ModelTesting.maxAbsDiff(adapted, logits(merged));
+                assertTrue(diff <= 1e-5, "merged logits differ by " + diff);
+            }
+        }
+    }
+
+    @Test
+    void aMisshapenLoraAIsAnInputErrorNamingTheAdapterFile(@TempDir Path dir) throws Exception {
+        Path base = dir.resolve("base"), adapter = dir.resolve("adapter");
+        try (Tokenizer tokenizer = ModelTesting.beaverTokenizer(); CausalLM lm = CausalLM.create(ModelConfig.tinyLlama(V), Device.cpu(), 3)) {
+            ModelFiles.save(lm, tokenizer, base);
+            lm.attachLora(new LoraConfig(4, 8, 0, List.of("q_proj")), base.toString(), 1);
+            ModelFiles.save(lm, tokenizer, adapter);
+        }
+        Path file = adapter.resolve(PeftFiles.WEIGHTS_FILE);
+        Map<String, HostTensor> tensors = new LinkedHashMap<>(SafeTensors.open(file).readAll());
+        String a = PeftFiles.PREFIX + "model.layers.0.self_attn.q_proj.lora_A.weight";
+        tensors.put(a, HostTensor.of(tensors.get(a).data())); // 1-D: (r * in)
+        SafeTensors.write(file, tensors, Map.of("format", "pt"));
+        saferlhf.util.InputError e = assertThrows(saferlhf.util.InputError.class, () -> ModelFiles.loadCausalLM(adapter, Device.cpu()));
+        assertTrue(e.getMessage().startsWith(file + ": ") && e.getMessage().contains("lora_A [512]"), e.getMessage());
     }
 
     private static float[] endScores(ScoreModel model) {
