@@ -262,8 +262,10 @@ public final class PpoTrainer implements AutoCloseable {
                                 logged.putAll(lastEval);
                             }
                             metrics.log(globalStep, logged);
-                            progress.update(globalStep, Map.of("reward", logged.get("train/reward"), "cost",
-                                    logged.getOrDefault("train/cost", Double.NaN), "lambda", logged.getOrDefault("train/lambda", 0.0)));
+                            Map<String, Double> shown = new java.util.LinkedHashMap<>(Map.of("reward", logged.get("train/reward")));
+                            if (logged.containsKey("train/cost")) shown.put("cost", logged.get("train/cost")); // plain PPO has none
+                            if (logged.containsKey("train/lambda")) shown.put("lambda", logged.get("train/lambda"));
+                            progress.update(globalStep, shown);
                         }
                     }
                     boolean epochEnd = (rollout + 1) % rolloutsPerEpoch == 0;
