@@ -548,7 +548,7 @@ public final class PpoTrainer implements AutoCloseable {
         ModelFiles.restore(actor, checkpoint.resolve("actor"));
         ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
         if (costCritic != null) ModelFiles.restore(costCritic, checkpoint.resolve("cost_critic"));
-        JsonNode state = JSON.readTree(checkpoint.resolve("rl_state.json").toFile());
+        JsonNode state = saferlhf.util.JsonFiles.readObject(checkpoint.resolve("rl_state.json"));
         globalStep = state.get("global_step").asLong();
         logLambda = state.get("log_lambda").asDouble();
         episodeCosts.clear();
