@@ -56,7 +56,7 @@ import saferlhf.util.AtomicFiles;
 public record Reproduction(String preset, String outputDir, long seed) {
 
     public Reproduction {
-        SftConfig.preset(preset); // an unknown preset is refused before any folder is made
+        Rounds.requireBeaverWorldPreset(preset); // paper or an unknown preset is refused before any folder is made
     }
 
     /** Fixed lambdas of the reward-shaping sweep. */
