@@ -213,13 +213,26 @@ public final class ModelFiles {
      */
     public static void restore(CausalLM model, Path folder) throws IOException {
         if (model.lora() != null) PeftFiles.restore(model, folder);
-        else model.loadNamedParameters(readWeights(folder));
+        else restored(folder, () -> model.loadNamedParameters(readWeights(folder)));
     }
 
     /** As {@link #restore(CausalLM, Path)} for a score model (adapters and score head, or every parameter). */
     public static void restore(ScoreModel model, Path folder) throws IOException {
         if (model.lora() != null) PeftFiles.restore(model, folder);
-        else model.loadNamedParameters(readWeights(folder));
+        else restored(folder, () -> model.loadNamedParameters(readWeights(folder)));
+    }
+
+    private interface Load { void run() throws IOException; }
+
+    /** Missing weights or wrong shapes in a checkpoint (damaged, or another run's) are an {@link InputError} naming it. */
+    private static void restored(Path folder, Load load) throws IOException {
+        try {
+            load.run();
+        } catch (InputError e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InputError(folder, "cannot resume from this checkpoint: " + e.getMessage(), e);
+        }
     }
 
     /**
