@@ -112,6 +112,34 @@ public final class ModelFiles {
         return ModelConfig.read(requireModelFolder(dir).resolve("config.json"));
     }
 
+    /**
+     * The folder whose {@code tokenizer.json} goes with a model folder: the folder itself (or the copy an interrupted
+     * save left) when it holds one; else, for an adapter folder, its base's (followed through stacked adapter folders,
+     * as {@link #readConfig} follows them); else null.
+     */
+    public static Path tokenizerFolder(Path folder) throws IOException {
+        Path dir = AtomicFiles.existingFolder(folder);
+        for (int depth = 0; depth <= 8; depth++) {
+            if (Files.isRegularFile(dir.resolve("tokenizer.json"))) return dir;
+            if (!PeftFiles.isAdapterFolder(dir)) return null;
+            dir = AtomicFiles.existingFolder(PeftFiles.baseFolder(dir, PeftFiles.readConfig(dir)));
+        }
+        return null;
+    }
+
+    /**
+     * Checks a model or adapter folder without loading any tensor, so that a broken one is named before a stage reads
+     * its data or loads other models: its architecture ({@link #readConfig}) and the headers of its safetensors files
+     * (an adapter folder's: its adapters'), whose tensor offsets must fit the files (a truncated file fails here).
+     *
+     * @return the architecture
+     */
+    public static ModelConfig check(Path folder) throws IOException {
+        ModelConfig config = readConfig(folder);
+        readWeights(PeftFiles.isAdapterFolder(folder) ? folder : requireModelFolder(folder)); // opens and validates, reads no tensor
+        return config;
+    }
+
     /** Whether a finished model (or adapter) folder is there: saves are atomic, so its weights file means the whole folder. */
     public static boolean isComplete(Path folder) {
         return Files.isRegularFile(folder.resolve("model.safetensors")) || Files.isRegularFile(folder.resolve(PeftFiles.WEIGHTS_FILE));
