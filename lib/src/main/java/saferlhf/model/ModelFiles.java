@@ -113,18 +113,17 @@ public final class ModelFiles {
     }
 
     /**
-     * The folder whose {@code tokenizer.json} goes with a model folder: the folder itself (or the copy an interrupted
-     * save left) when it holds one; else, for an adapter folder, its base's (followed through stacked adapter folders,
-     * as {@link #readConfig} follows them); else null.
+     * The folder whose {@code tokenizer.json} goes with the model in {@code folder}: the folder itself (or the copy an
+     * interrupted save left), or, for an adapter folder without one, the nearest of its bases that has one (followed
+     * through stacked adapter folders, as {@link #readConfig} follows them). {@code folder} itself when none has one.
      */
     public static Path tokenizerFolder(Path folder) throws IOException {
         Path dir = AtomicFiles.existingFolder(folder);
-        for (int depth = 0; depth <= 8; depth++) {
+        for (int depth = 0; depth <= 8 && PeftFiles.isAdapterFolder(dir); depth++) {
             if (Files.isRegularFile(dir.resolve("tokenizer.json"))) return dir;
-            if (!PeftFiles.isAdapterFolder(dir)) return null;
             dir = AtomicFiles.existingFolder(PeftFiles.baseFolder(dir, PeftFiles.readConfig(dir)));
         }
-        return null;
+        return Files.isRegularFile(dir.resolve("tokenizer.json")) ? dir : AtomicFiles.existingFolder(folder);
     }
 
     /**

@@ -64,7 +64,7 @@ public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoClose
     public static Tokenizer tokenizer(String key, Path folder) throws IOException {
         if (!Files.isDirectory(AtomicFiles.existingFolder(folder))) ModelFiles.requireModelFolder(folder); // missing, a file
         Path tokenizerFolder = ModelFiles.tokenizerFolder(folder);
-        if (tokenizerFolder == null) {
+        if (!Files.isRegularFile(tokenizerFolder.resolve("tokenizer.json"))) {
             throw new InputError(folder, (key == null ? "" : key + ": ") + "no tokenizer.json: a reward or cost model scores "
                     + "text with the tokenizer it was trained with, which its folder must hold (a folder with only a SentencePiece "
                     + "tokenizer.model needs one: transformers writes it with AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR))");

@@ -43,7 +43,7 @@ public final class Models {
         if (modelNameOrPath.startsWith(PRESET_PREFIX)) return Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
         Path folder = requireFolder(modelNameOrPath);
         Path tokenizerFolder = ModelFiles.tokenizerFolder(folder);
-        if (tokenizerFolder == null) {
+        if (!Files.isRegularFile(tokenizerFolder.resolve("tokenizer.json"))) {
             throw new InputError(folder, modelKey + ": no tokenizer.json, the tokenizer these weights were trained with (a "
                     + "folder with only a SentencePiece tokenizer.model needs one: transformers writes it with "
                     + "AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR)); or give the tokenizer key a tokenizer.json");
