@@ -18,7 +18,7 @@ public final class KitPaths {
         for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
             if (Files.isDirectory(dir.resolve("datasets").resolve("beaverworld"))) return dir;
         }
-        throw new IllegalStateException("cannot find the kit's project root (a folder holding datasets/beaverworld) at or above "
+        throw new saferlhf.util.InputError("cannot find the kit's project root (a folder holding datasets/beaverworld) at or above "
                 + Path.of("").toAbsolutePath() + "; set -Dsaferlhf.projectRoot=DIR or SAFERLHF_HOME");
     }
 

@@ -77,7 +77,7 @@ public final class Responses {
 
     /** {@code count} distinct elements of {@code items} in random order (a partial Fisher-Yates shuffle). */
     static <T> List<T> pick(List<T> items, int count, SplittableRandom random) {
-        if (count < 1 || count > items.size()) {
+        if (count < 0 || count > items.size()) {
             throw new IllegalArgumentException("cannot pick " + count + " of " + items.size() + " items");
         }
         List<T> pool = new ArrayList<>(items);

@@ -1,5 +1,6 @@
 package saferlhf.cli;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -16,9 +17,10 @@ import saferlhf.util.InputError;
 /**
  * How every command answers a failure: one line on stderr, {@code error: FILE[:LINE]: what is wrong}, and an exit code.
  * <ul>
- *   <li>2: bad input ({@link InputError}: a missing or malformed data file, model folder, {@code config.json},
- *       {@code model.safetensors}, {@code tokenizer.json} or config file, a bad key or value; or any other failure to
- *       read or write a file);</li>
+ *   <li>2: bad input: an {@link InputError} anywhere in the cause chain (a missing or malformed data file, model folder,
+ *       {@code config.json}, {@code model.safetensors}, {@code tokenizer.json} or config file, a bad key or value: the
+ *       code that found it names the file, line and key); or the command itself failing with an I/O error on a file it was
+ *       pointed at (see {@link #io});</li>
  *   <li>3: training diverged (a NaN or infinite loss);</li>
  *   <li>1: the model judge's endpoint kept failing, or an internal error: a bug in the kit, printed with its stack trace
  *       and what happened.</li>
@@ -94,12 +96,22 @@ final class Errors implements CommandLine.IExecutionExceptionHandler, CommandLin
         return null;
     }
 
-    /** The outermost {@link IOException} or {@link UncheckedIOException} of the cause chain, or null. */
-    private static Throwable io(Throwable e) {
-        for (Throwable t = e; t != null; t = t.getCause() == t ? null : t.getCause()) {
-            if (t instanceof IOException || t instanceof UncheckedIOException) return t;
-        }
-        return null;
+    /**
+     * {@code e} when the command failed with an I/O error on the files it reads and writes (model folders, data files,
+     * config files, its output folder), else null. Precisely: {@code e} itself is an {@link IOException}, or an
+     * {@link UncheckedIOException} of one (the kit's file readers throw these, naming the file), and not a Jackson
+     * {@link JsonProcessingException}. Not input errors, and so reported as internal ones:
+     * <ul>
+     *   <li>an I/O exception that internal code wrapped in another exception (a child JVM that cannot start, in an
+     *       {@link IllegalStateException}): the wrapper says what failed, and it is not a file the user gave;</li>
+     *   <li>Jackson's exceptions: the kit reads a user's JSON through {@code JsonFiles}, {@code Configs} and the data
+     *       readers, which report bad JSON as an {@link InputError} naming the file and line, so a Jackson exception that
+     *       escapes is the kit's own (de)serialisation failing.</li>
+     * </ul>
+     */
+    static Throwable io(Throwable e) {
+        Throwable t = e instanceof UncheckedIOException u && u.getCause() != null ? u.getCause() : e;
+        return t instanceof IOException && !(t instanceof JsonProcessingException) ? e : null;
     }
 
     /** An I/O failure as {@code FILE: what} ({@link NoSuchFileException}'s own message is only the path). */

@@ -56,7 +56,12 @@ public final class EvalCommand implements Runnable {
 
         List<saferlhf.data.PromptRecord> prompts() { return Data.prompts(data, seed); }
 
-        saferlhf.model.Generation.Config generation() { return saferlhf.model.Generation.Config.sampling(maxNewTokens, seed); }
+        int maxNewTokens() {
+            if (maxNewTokens < 1) throw new saferlhf.util.InputError("--max-new-tokens must be >= 1, got " + maxNewTokens);
+            return maxNewTokens;
+        }
+
+        saferlhf.model.Generation.Config generation() { return saferlhf.model.Generation.Config.sampling(maxNewTokens(), seed); }
 
         ai.djl.Device device() { return Device.parse(device); }
     }
@@ -140,7 +145,7 @@ public final class EvalCommand implements Runnable {
             var prompts = sampling.prompts();
             try (Tokenizer tokenizer = tokenizer(folder);
                  saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, sampling.device())) {
-                var generation = greedy ? saferlhf.model.Generation.Config.greedy(sampling.maxNewTokens) : sampling.generation();
+                var generation = greedy ? saferlhf.model.Generation.Config.greedy(sampling.maxNewTokens()) : sampling.generation();
                 var samples = saferlhf.eval.PolicySamples.generate(policy, tokenizer, prompts, generation, 64, 96);
                 var report = saferlhf.eval.JudgeReport.of(samples, judge(judgeConfig));
                 System.out.println(folder + " on " + sampling.data + " (" + prompts.size() + " prompts, " + (greedy ? "greedy" : "sampled, seed " + sampling.seed) + "):");
@@ -254,13 +259,15 @@ public final class EvalCommand implements Runnable {
 
         @Override
         public Integer call() throws Exception {
+            if (batchSize < 1) throw new saferlhf.util.InputError("--batch-size must be >= 1, got " + batchSize);
+            if (maxLength < 1) throw new saferlhf.util.InputError("--max-length must be >= 1, got " + maxLength);
             Path folder = modelFolder(model);
             Path outDir = out != null ? KitPaths.resolve(out.toString()) : folder.resolveSibling("eval");
             List<PreferencePair> pairs = Data.preferences(data, 42);
             try (Tokenizer tokenizer = tokenizer(folder); ScoreModel scoreModel = ModelFiles.loadScoreModel(folder, Device.parse(device))) {
                 if (scoreModel.scoreType() != expected()) {
-                    System.err.println("error: " + folder + " holds a " + scoreModel.scoreType().name().toLowerCase() + " model");
-                    return 2;
+                    throw new saferlhf.util.InputError(folder, "holds a " + scoreModel.scoreType().name().toLowerCase() + " model, not a "
+                            + expected().name().toLowerCase() + " model");
                 }
                 PreferenceScores scores = PreferenceScores.score(scoreModel, tokenizer, pairs, batchSize, maxLength);
                 GroundTruthJudge judge = new GroundTruthJudge();

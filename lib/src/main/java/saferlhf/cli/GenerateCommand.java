@@ -48,8 +48,7 @@ public final class GenerateCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         if (!world.equalsIgnoreCase("beaverworld")) {
-            System.err.println("error: unknown world '" + world + "' (available: beaverworld)");
-            return 2;
+            throw new saferlhf.util.InputError("unknown world '" + world + "' (available: beaverworld)");
         }
         BeaverWorld.Config config = new BeaverWorld.Config(seed, sft, preferenceTrain, preferenceTest, rlPrompts, evalPrompts,
                 new Annotator(temperature, safetyFlip));

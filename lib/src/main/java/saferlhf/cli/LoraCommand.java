@@ -38,15 +38,11 @@ public final class LoraCommand implements Runnable {
         @Override
         public Integer call() throws Exception {
             Path adapterDir = KitPaths.resolve(adapter.toString()), outDir = KitPaths.resolve(out.toString());
-            try {
-                String kind = PeftFiles.merge(adapterDir, base == null ? null : KitPaths.resolve(base.toString()), outDir,
-                        Device.parse(device));
-                System.out.printf("merged %s (%s) into %s%n", adapterDir, kind, outDir);
-                return 0;
-            } catch (java.io.IOException | IllegalArgumentException e) {
-                System.err.println("error: " + e.getMessage());
-                return 2;
-            }
+            // bad folders reach Errors like every command's: one line and exit code 2, the trace with --verbose
+            String kind = PeftFiles.merge(adapterDir, base == null ? null : KitPaths.resolve(base.toString()), outDir,
+                    Device.parse(device));
+            System.out.printf("merged %s (%s) into %s%n", adapterDir, kind, outDir);
+            return 0;
         }
     }
 }

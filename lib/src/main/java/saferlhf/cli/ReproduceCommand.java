@@ -20,22 +20,10 @@ public final class ReproduceCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        requireBeaverWorldPreset(preset);
         String folder = out != null ? out : "checkpoints/reproduce-" + preset + "-seed" + seed;
-        var summary = new Reproduction(preset, folder, seed).run();
+        var summary = new Reproduction(preset, folder, seed).run(); // refuses paper or an unknown preset first
         System.out.print(Reproduction.table(summary));
         System.out.println("report: " + saferlhf.KitPaths.resolve(folder).resolve("report.md"));
         return 0;
-    }
-
-    /** quick or full: the pipelines run on BeaverWorld (the paper presets are the stage commands' own). */
-    static void requireBeaverWorldPreset(String preset) {
-        if (preset.equals("paper")) {
-            throw new saferlhf.util.InputError("--preset paper is for the stage commands (sft, rm, cm, dpo, ppo, ppo-lag, "
-                    + "ppo-shaping); this command runs on BeaverWorld: quick or full");
-        }
-        if (!preset.equals("quick") && !preset.equals("full")) {
-            throw new saferlhf.util.InputError("unknown preset '" + preset + "' (quick, full)");
-        }
     }
 }

@@ -4,9 +4,7 @@ import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
-import saferlhf.rl.PpoConfig;
 import saferlhf.rl.Rounds;
-import saferlhf.train.ScoreModelConfig;
 
 /** {@code saferlhf rounds --preset quick|full --rounds N}: multi-round Safe RLHF. */
 @Command(name = "rounds", mixinStandardHelpOptions = true,
@@ -26,10 +24,8 @@ public final class RoundsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        ReproduceCommand.requireBeaverWorldPreset(preset);
         String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
-        List<Rounds.Round> done = Rounds.run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
-                ScoreModelConfig.preset(preset, "cost"), rounds, pairs, folder);
+        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs, folder); // refuses paper or an unknown preset first
         for (Rounds.Round r : done) System.out.printf("round %d: policy %s%n", r.round(), r.policy());
         return 0;
     }

@@ -199,6 +199,22 @@ public final class DataReader implements Iterator<DataRecord>, Closeable {
                 false).onClose(this::close);
     }
 
+    /** As {@link #stream()}, each record with the file and line it was read from. */
+    public Stream<Located<DataRecord>> located() {
+        Iterator<Located<DataRecord>> records = new Iterator<>() {
+            @Override
+            public boolean hasNext() { return DataReader.this.hasNext(); }
+
+            @Override
+            public Located<DataRecord> next() {
+                DataRecord record = DataReader.this.next();
+                return new Located<>(record, file, line);
+            }
+        };
+        return StreamSupport.stream(Spliterators.spliteratorUnknownSize(records, Spliterator.ORDERED | Spliterator.NONNULL),
+                false).onClose(this::close);
+    }
+
     @Override
     public void close() {
         if (source != null) {

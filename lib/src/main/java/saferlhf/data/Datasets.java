@@ -168,6 +168,9 @@ public final class Datasets {
 
         /** All records (close the stream). */
         public Stream<DataRecord> read(ReadOptions options) { return open(options).stream(); }
+
+        /** All records with the file and line each was read from (close the stream). */
+        public Stream<Located<DataRecord>> readLocated(ReadOptions options) { return open(options).located(); }
     }
 
     /** Resolves a registered name (or alias) to its default location. */
@@ -256,14 +259,19 @@ public final class Datasets {
      * Loads and mixes data sets given as {@code NAME[:PROPORTION[:PATH]]} strings (records are held in memory).
      */
     public static List<DataRecord> load(List<String> specs, long seed) {
+        return loadLocated(specs, seed).stream().map(Located::record).toList();
+    }
+
+    /** As {@link #load}, each record with the file and line it was read from. */
+    public static List<Located<DataRecord>> loadLocated(List<String> specs, long seed) {
         List<Spec> parsed = specs.stream().map(Spec::parse).toList();
-        List<List<DataRecord>> sets = new ArrayList<>();
+        List<List<Located<DataRecord>>> sets = new ArrayList<>();
         for (Spec spec : parsed) {
             if (spec.skipped()) {
                 sets.add(List.of());
                 continue;
             }
-            try (Stream<DataRecord> records = resolve(spec).read(ReadOptions.defaults())) {
+            try (Stream<Located<DataRecord>> records = resolve(spec).readLocated(ReadOptions.defaults())) {
                 sets.add(records.toList());
             }
         }

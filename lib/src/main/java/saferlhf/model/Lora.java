@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
+import saferlhf.util.InputError;
 
 /**
  * Low-rank adapters (LoRA, Hu et al. 2021) on the projections of one {@link Transformer}, with PEFT's semantics:
@@ -63,18 +64,13 @@ public final class Lora {
      * Puts adapters on every targeted projection of {@code body} (on its manager) and freezes the body's weights.
      *
      * @param baseModelNameOrPath where the base weights come from (written to {@code adapter_config.json})
-     * @throws IllegalArgumentException when a target matches no module, naming the modules there are
+     * @throws saferlhf.util.InputError when a target matches no module, naming the modules there are
      */
     static Lora attach(Transformer body, LoraConfig config, String baseModelNameOrPath, long seed) {
         List<String> targets = config.targetsFor(body.config);
         Lora lora = new Lora(config, targets, baseModelNameOrPath, seed);
         Map<String, long[]> modules = projections(body.config);
-        for (String target : targets) {
-            if (modules.keySet().stream().noneMatch(m -> matches(m, target))) {
-                throw new IllegalArgumentException("lora target module '" + target + "' matches no projection of this "
-                        + body.config.modelType() + " model (targets: " + String.join(", ", shortNames(body.config)) + ")");
-            }
-        }
+        requireTargets("target_modules", body.config, config);
         SplittableRandom rng = new SplittableRandom(seed ^ 0x10A4_5EEDL);
         Weights.Staging staging = new Weights.Staging();
         int r = config.rank();
@@ -95,6 +91,22 @@ public final class Lora {
         }
         body.setTrainable(false);
         return lora;
+    }
+
+    /**
+     * Refuses target modules that match no projection of {@code model} (before any weight is loaded, since only the
+     * architecture matters), naming the config key and the modules there are.
+     *
+     * @param key the key that gave the targets, e.g. {@code actor_lora_target_modules}
+     */
+    public static void requireTargets(String key, ModelConfig model, LoraConfig config) {
+        Map<String, long[]> modules = projections(model);
+        for (String target : config.targetsFor(model)) {
+            if (modules.keySet().stream().noneMatch(m -> matches(m, target))) {
+                throw new InputError(key + ": '" + target + "' matches no projection of this " + model.modelType()
+                        + " model (targets: " + String.join(", ", shortNames(model)) + ")");
+            }
+        }
     }
 
     /** PEFT's match of a module name against one target: equal, or ending with {@code "." + target}. */
@@ -209,7 +221,7 @@ public final class Lora {
      * Copies saved adapter weights into the live adapters, in place (resume: before the optimizer is built).
      *
      * @param weights {@code MODULE.lora_A.weight} / {@code MODULE.lora_B.weight} host tensors
-     * @throws IllegalArgumentException listing missing tensors and shape mismatches
+     * @throws InputError listing missing tensors and shape mismatches (a damaged or another run's checkpoint)
      */
     public void load(Map<String, HostTensor> weights, long dropoutDraws) {
         List<String> problems = new ArrayList<>();
@@ -220,7 +232,7 @@ public final class Lora {
                 problems.add(name + " " + Arrays.toString(t.shape()) + " (expected " + array.getShape() + ")");
             }
         });
-        if (!problems.isEmpty()) throw new IllegalArgumentException("cannot load adapters: " + String.join(", ", problems));
+        if (!problems.isEmpty()) throw new InputError("cannot load adapters: " + String.join(", ", problems));
         namedParameters().forEach((name, array) -> array.set(weights.get(name).data()));
         this.dropoutDraws = dropoutDraws;
     }

@@ -108,6 +108,19 @@ public final class ModelFiles {
         return ModelConfig.read(chain.get(chain.size() - 1).resolve("config.json"));
     }
 
+    /**
+     * Checks a model or adapter folder without loading any tensor, so that a broken one is named before a stage reads
+     * its data or loads other models: its architecture ({@link #readConfig}) and the headers of its safetensors files
+     * (an adapter folder's: its adapters'), whose tensor offsets must fit the files (a truncated file fails here).
+     *
+     * @return the architecture
+     */
+    public static ModelConfig check(Path folder) throws IOException {
+        ModelConfig config = readConfig(folder);
+        readWeights(PeftFiles.isAdapterFolder(folder) ? folder : requireModelFolder(folder)); // opens and validates, reads no tensor
+        return config;
+    }
+
     /** Whether a finished model (or adapter) folder is there: saves are atomic, so its weights file means the whole folder. */
     public static boolean isComplete(Path folder) {
         return Files.isRegularFile(folder.resolve("model.safetensors")) || Files.isRegularFile(folder.resolve(PeftFiles.WEIGHTS_FILE));
@@ -209,13 +222,26 @@ public final class ModelFiles {
      */
     public static void restore(CausalLM model, Path folder) throws IOException {
         if (model.lora() != null) PeftFiles.restore(model, folder);
-        else model.loadNamedParameters(readWeights(folder));
+        else restored(folder, () -> model.loadNamedParameters(readWeights(folder)));
     }
 
     /** As {@link #restore(CausalLM, Path)} for a score model (adapters and score head, or every parameter). */
     public static void restore(ScoreModel model, Path folder) throws IOException {
         if (model.lora() != null) PeftFiles.restore(model, folder);
-        else model.loadNamedParameters(readWeights(folder));
+        else restored(folder, () -> model.loadNamedParameters(readWeights(folder)));
+    }
+
+    private interface Load { void run() throws IOException; }
+
+    /** Missing weights or wrong shapes in a checkpoint (damaged, or another run's) are an {@link InputError} naming it. */
+    private static void restored(Path folder, Load load) throws IOException {
+        try {
+            load.run();
+        } catch (InputError e) {
+            throw e;
+        } catch (IllegalArgumentException e) {
+            throw new InputError(folder, "cannot resume from this checkpoint: " + e.getMessage(), e);
+        }
     }
 
     /**

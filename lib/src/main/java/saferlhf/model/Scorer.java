@@ -2,6 +2,7 @@ package saferlhf.model;
 
 import ai.djl.ndarray.NDManager;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -9,6 +10,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import saferlhf.data.SftRecord;
+import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
 
 /**
  * A reward or cost model with its own tokenizer (the reference's {@code reward_model} + {@code reward_tokenizer}), and
@@ -37,15 +40,36 @@ import saferlhf.data.SftRecord;
  */
 public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoCloseable {
 
-    /** The score model in {@code folder} with the folder's {@code tokenizer.json} (an adapter folder without one: its base's). */
+    /** The score model in {@code folder} with the tokenizer it was trained with ({@link #tokenizer(String, Path)}). */
     public static Scorer load(Path folder, ai.djl.Device device) throws IOException {
-        Tokenizer tokenizer = Tokenizer.load(ModelFiles.tokenizerFolder(folder));
+        return load(null, folder, device);
+    }
+
+    /** As {@link #load(Path, ai.djl.Device)}, with the config key that named the folder (for errors; null: none). */
+    public static Scorer load(String key, Path folder, ai.djl.Device device) throws IOException {
+        Tokenizer tokenizer = tokenizer(key, folder);
         try {
             return new Scorer(ModelFiles.loadScoreModel(folder, device), tokenizer);
         } catch (IOException | RuntimeException e) {
             tokenizer.close();
             throw e;
         }
+    }
+
+    /**
+     * The tokenizer a score model folder brings: its {@code tokenizer.json} (an adapter folder without one: its base's,
+     * {@link ModelFiles#tokenizerFolder}). Never a stand-in: a score model reads text with the tokenizer it was trained
+     * with, so a folder without one is an {@link InputError} naming {@code key} (when not null) and the folder.
+     */
+    public static Tokenizer tokenizer(String key, Path folder) throws IOException {
+        if (!Files.isDirectory(AtomicFiles.existingFolder(folder))) ModelFiles.requireModelFolder(folder); // missing, a file
+        Path tokenizerFolder = ModelFiles.tokenizerFolder(folder);
+        if (!Files.isRegularFile(tokenizerFolder.resolve("tokenizer.json"))) {
+            throw new InputError(folder, (key == null ? "" : key + ": ") + "no tokenizer.json: a reward or cost model scores "
+                    + "text with the tokenizer it was trained with, which its folder must hold (a folder with only a SentencePiece "
+                    + "tokenizer.model needs one: transformers writes it with AutoTokenizer.from_pretrained(DIR).save_pretrained(DIR))");
+        }
+        return Tokenizer.load(tokenizerFolder);
     }
 
     /** Whether the policy's ids reach this model unchanged ({@link Tokenizer#sameAs}). */
@@ -120,7 +144,7 @@ public record Scorer(ScoreModel model, Tokenizer tokenizer) implements AutoClose
     public static void requireActorTokenizer(String role, String key, Tokenizer actor, String actorPath, Tokenizer critic,
                                              String criticPath) {
         if (actor.sameAs(critic)) return;
-        throw new IllegalArgumentException(key + ": the " + role + " (" + criticPath + ") has another tokenizer than the actor ("
+        throw new InputError(key + ": the " + role + " (" + criticPath + ") has another tokenizer than the actor ("
                 + actorPath + "): " + critic.describe() + " vs " + actor.describe() + ". A critic reads the actor's token ids, "
                 + "so it must use the actor's tokenizer, as in the reference; set " + key + " to a folder with the actor's "
                 + "tokenizer: the actor's own (a fresh value head on its body) or a score model trained with that tokenizer (the "

@@ -143,6 +143,13 @@ public final class Tokenizer implements AutoCloseable {
             ids[i] = id;
         }
         Map<String, String> options = Map.of("addSpecialTokens", "true", "truncation", "false", "padding", "false");
+        try { // DJL keeps the failure of extracting or loading the Rust library for this check: not the file's fault
+            ai.djl.huggingface.tokenizers.jni.LibUtils.checkStatus();
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("the Hugging Face tokenizers native library cannot be used here, so " + file
+                    + " cannot be read (an installation problem, not the file): " + e.getMessage()
+                    + (e.getCause() == null ? "" : " (" + e.getCause().getMessage() + ")"), e);
+        }
         HuggingFaceTokenizer hf;
         try {
             if (added == 0) {
@@ -156,7 +163,7 @@ public final class Tokenizer implements AutoCloseable {
                     Files.deleteIfExists(patched);
                 }
             }
-        } catch (RuntimeException e) { // valid JSON that the tokenizers library cannot read as a tokenizer
+        } catch (RuntimeException e) { // the library is loaded (above): valid JSON that it cannot read as a tokenizer
             throw new saferlhf.util.InputError(file, "not a tokenizer the Hugging Face tokenizers library can read: " + e.getMessage(), e);
         }
         for (int i = 0; i < 4; i++) { // HF assigns added tokens the next free id itself: check it agrees

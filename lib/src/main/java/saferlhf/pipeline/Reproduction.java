@@ -56,7 +56,7 @@ import saferlhf.util.AtomicFiles;
 public record Reproduction(String preset, String outputDir, long seed) {
 
     public Reproduction {
-        SftConfig.preset(preset); // an unknown preset is refused before any folder is made
+        Rounds.requireBeaverWorldPreset(preset); // paper or an unknown preset is refused before any folder is made
     }
 
     /** Fixed lambdas of the reward-shaping sweep. */
@@ -132,7 +132,7 @@ public record Reproduction(String preset, String outputDir, long seed) {
 
         StageClock(Path previousSummary) throws IOException {
             earlier = Files.isRegularFile(previousSummary)
-                    ? new ObjectMapper().readTree(previousSummary.toFile()).path("wall_seconds") : new ObjectMapper().createObjectNode();
+                    ? saferlhf.util.JsonFiles.read(previousSummary).path("wall_seconds") : new ObjectMapper().createObjectNode();
         }
 
         <T> T time(String stage, boolean complete, Body<T> body) throws IOException {

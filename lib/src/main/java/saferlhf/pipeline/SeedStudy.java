@@ -1,7 +1,6 @@
 package saferlhf.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -12,6 +11,8 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * Several reproductions that differ only in their seed, read from their {@code summary.json}: per policy the mean,
@@ -37,12 +38,11 @@ public record SeedStudy(List<Path> runs, List<JsonNode> summaries) {
 
     /** Reads {@code summary.json} of every folder; a folder without one is an error naming it. */
     public static SeedStudy read(List<Path> runs) throws IOException {
-        ObjectMapper json = new ObjectMapper();
         List<JsonNode> summaries = new ArrayList<>();
         for (Path run : runs) {
             Path file = run.resolve("summary.json");
-            if (!Files.isRegularFile(file)) throw new IOException(file + ": missing (is the reproduction in " + run + " finished?)");
-            summaries.add(json.readTree(file.toFile()));
+            if (!Files.isRegularFile(file)) throw new InputError(file, "missing (is the reproduction in " + run + " finished?)");
+            summaries.add(JsonFiles.readObject(file)); // a damaged file is named with its line
         }
         return new SeedStudy(List.copyOf(runs), List.copyOf(summaries));
     }

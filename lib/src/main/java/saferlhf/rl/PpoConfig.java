@@ -72,6 +72,12 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(perDevicePromptBatchSize % perDeviceTrainBatchSize == 0,
                 "per_device_prompt_batch_size must be a multiple of per_device_train_batch_size");
         require(actorLr > 0 && criticLr > 0, "actor_lr and critic_lr must be > 0");
+        List<String> schedules = java.util.Arrays.stream(saferlhf.model.LrSchedule.Type.values())
+                .map(t -> t.name().toLowerCase(java.util.Locale.ROOT)).toList();
+        require(schedules.contains(actorLrSchedulerType), "actor_lr_scheduler_type must be one of " + schedules);
+        require(schedules.contains(criticLrSchedulerType), "critic_lr_scheduler_type must be one of " + schedules);
+        require(actorLrWarmupRatio >= 0 && actorLrWarmupRatio < 1, "actor_lr_warmup_ratio must be in [0, 1)");
+        require(criticLrWarmupRatio >= 0 && criticLrWarmupRatio < 1, "critic_lr_warmup_ratio must be in [0, 1)");
         require(klCoeff >= 0, "kl_coeff must be >= 0");
         require(clipRangeRatio > 0 && clipRangeScore > 0 && clipRangeValue > 0, "clip ranges must be > 0");
         require(ptxCoeff >= 0, "ptx_coeff must be >= 0");

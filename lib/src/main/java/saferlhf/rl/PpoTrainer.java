@@ -29,6 +29,7 @@ import saferlhf.model.AdamW;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
 import saferlhf.model.Generation;
+import saferlhf.model.Lora;
 import saferlhf.model.LrSchedule;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.Nd;
@@ -69,6 +70,8 @@ public final class PpoTrainer implements AutoCloseable {
     private final CausalLM reference;       // null with actor adapters: the actor with its adapters off
     private final ScoreModel rewardModel;
     private final ScoreModel costModel;     // null for plain PPO
+    private final Tokenizer rewardTokenizer; // the reward model's own (its folder's)
+    private final Tokenizer costTokenizer;  // null for plain PPO
     private final Scorer reward;            // the reward model with its own tokenizer: reads re-tokenized text if not the actor's
     private final Scorer cost;              // null for plain PPO
     private final ScoreModel rewardCritic;
@@ -102,32 +105,53 @@ public final class PpoTrainer implements AutoCloseable {
         config.validate();
         this.config = config;
         ai.djl.Device device = Device.parse(config.device());
-        this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath());
-        requireCriticTokenizers(config, tokenizer);
-        this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed(), config.actorLora() != null);
-        if (config.actorLora() != null) {
-            actor.attachLora(config.actorLora(), config.actorModelNameOrPath(), config.seed());
-            this.reference = null; // the reference policy is the actor's frozen base: the actor with its adapters off
-        } else {
-            this.reference = actor.frozenCopy(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
-        }
-        this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
-        this.costModel = config.usesCost()
-                ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
-                : null;
-        this.reward = new Scorer(rewardModel, Models.tokenizer("", config.rewardModelNameOrPath()));
-        this.cost = costModel == null ? null : new Scorer(costModel, Models.tokenizer("", config.costModelNameOrPath()));
-        this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
-        this.costCritic = config.learnsLambda()
-                ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
-        // the reward and cost models in frozen_dtype, once the critics have copied their fp32 weights
-        rewardModel.castFrozen(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
-        if (costModel != null) costModel.castFrozen(Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
-        this.prompts = Data.prompts(config.trainDatasets(), config.seed());
-        Data.requireSome(prompts, "train_datasets", config.trainDatasets(), "prompts");
-        this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
-        for (DialogueRecord r : Data.sft(config.ptxDatasets(), config.seed())) {
-            ptx.add(tokenizer.encodeDialogue(r, config.maxLength()));
+        ai.djl.ndarray.types.DataType frozenDtype = Precision.frozenDtype("frozen_dtype", config.frozenDtype());
+        try {
+            // first what reads no weights, so that bad input is refused before any model takes memory: the actor's
+            // tokenizer and each score model's own, the critics' tokenizers, config.json files, the adapters' targets, the data
+            this.tokenizer = Models.tokenizer("", config.actorModelNameOrPath(), "actor_model_name_or_path");
+            this.rewardTokenizer = Scorer.tokenizer("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()));
+            this.costTokenizer = config.usesCost()
+                    ? Scorer.tokenizer("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath())) : null;
+            requireCritic("reward critic", "reward_critic_model_name_or_path", config.rewardCriticModelNameOrPath(),
+                    config.rewardModelNameOrPath(), rewardTokenizer);
+            if (config.learnsLambda()) {
+                requireCritic("cost critic", "cost_critic_model_name_or_path", config.costCriticModelNameOrPath(),
+                        config.costModelNameOrPath(), costTokenizer);
+            }
+            Models.checkBase("actor_model_name_or_path", config.actorModelNameOrPath(), tokenizer, "actor_lora_", config.actorLora());
+            ModelFiles.check(KitPaths.resolve(config.rewardModelNameOrPath()));
+            if (config.usesCost()) ModelFiles.check(KitPaths.resolve(config.costModelNameOrPath()));
+            this.prompts = Data.prompts(config.trainDatasets(), config.seed());
+            Data.requireSome(prompts, "train_datasets", config.trainDatasets(), "prompts");
+            this.evalPrompts = Data.prompts(config.evalDatasets(), config.seed());
+            for (DialogueRecord r : Data.sft(config.ptxDatasets(), config.seed())) {
+                ptx.add(tokenizer.encodeDialogue(r, config.maxLength()));
+            }
+
+            // then the models; when one fails to load, close() frees those loaded before it
+            this.actor = Models.causalLM(config.actorModelNameOrPath(), tokenizer, config.device(), config.seed(), config.actorLora() != null);
+            if (config.actorLora() != null) {
+                actor.attachLora(config.actorLora(), config.actorModelNameOrPath(), config.seed());
+                this.reference = null; // the reference policy is the actor's frozen base: the actor with its adapters off
+            } else {
+                this.reference = actor.frozenCopy(frozenDtype);
+            }
+            this.rewardModel = frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.rewardModelNameOrPath()), device), config.normalizeReward());
+            this.costModel = config.usesCost()
+                    ? frozen(ModelFiles.loadScoreModel(KitPaths.resolve(config.costModelNameOrPath()), device), config.normalizeCost())
+                    : null;
+            this.reward = new Scorer(rewardModel, rewardTokenizer);
+            this.cost = costModel == null ? null : new Scorer(costModel, costTokenizer);
+            this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
+            this.costCritic = config.learnsLambda()
+                    ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
+            // the reward and cost models in frozen_dtype, once the critics have copied their fp32 weights
+            rewardModel.castFrozen(frozenDtype);
+            if (costModel != null) costModel.castFrozen(frozenDtype);
+        } catch (Throwable e) {
+            close(); // try-with-resources never sees a trainer whose constructor threw
+            throw e;
         }
         this.logLambda = Math.log(config.lambdaInit());
     }
@@ -139,24 +163,27 @@ public final class PpoTrainer implements AutoCloseable {
     }
 
     /**
-     * The reference's check: a critic (from its own folder, else from the score model's) must have the actor's tokenizer,
-     * since it reads the actor's ids; the reward and cost models may have others (their input is re-tokenized).
+     * The checks of a critic that read no weights. The reference's: a critic (from its own folder, else from the score
+     * model's) must have the actor's tokenizer, since it reads the actor's ids; the reward and cost models may have
+     * others (their input is re-tokenized). A critic from a preset gets fresh weights sized to the actor's tokenizer.
+     * With {@code critic_lora_rank}, the target modules must exist in the critic's architecture.
+     *
+     * @param scoreTokenizer the score model's own tokenizer (the critic's when it has no folder of its own)
      */
-    private static void requireCriticTokenizers(PpoConfig config, Tokenizer actorTokenizer) throws IOException {
-        requireCriticTokenizer("reward critic", "reward_critic_model_name_or_path", config.rewardCriticModelNameOrPath(),
-                config.rewardModelNameOrPath(), config, actorTokenizer);
-        if (config.learnsLambda()) {
-            requireCriticTokenizer("cost critic", "cost_critic_model_name_or_path", config.costCriticModelNameOrPath(),
-                    config.costModelNameOrPath(), config, actorTokenizer);
-        }
-    }
-
-    private static void requireCriticTokenizer(String role, String key, String criticPath, String scoreModelPath, PpoConfig config,
-                                               Tokenizer actorTokenizer) throws IOException {
+    private void requireCritic(String role, String key, String criticPath, String scoreModelPath, Tokenizer scoreTokenizer)
+            throws IOException {
         boolean own = criticPath != null && !criticPath.isBlank();
-        String from = own ? criticPath : scoreModelPath + " (" + key + " is empty, so the critic starts from this score model)";
-        try (Tokenizer critic = Models.tokenizer("", own ? criticPath : scoreModelPath)) {
-            Scorer.requireActorTokenizer(role, key, actorTokenizer, config.actorModelNameOrPath(), critic, from);
+        if (!own) {
+            Scorer.requireActorTokenizer(role, key, tokenizer, config.actorModelNameOrPath(), scoreTokenizer,
+                    scoreModelPath + " (" + key + " is empty, so the critic starts from this score model)");
+        } else if (!criticPath.startsWith(Models.PRESET_PREFIX)) {
+            try (Tokenizer critic = Models.tokenizer("", criticPath, key)) {
+                Scorer.requireActorTokenizer(role, key, tokenizer, config.actorModelNameOrPath(), critic, criticPath);
+            }
+        }
+        if (config.criticLora() != null) {
+            Lora.requireTargets("critic_lora_target_modules", Models.architecture(own ? criticPath : scoreModelPath,
+                    tokenizer.vocabSize()), config.criticLora());
         }
     }
 
@@ -181,7 +208,12 @@ public final class PpoTrainer implements AutoCloseable {
                 critic = loaded.copyAs(ScoreType.CRITIC);
             }
         }
-        if (config.criticLora() != null) critic.attachLora(config.criticLora(), own ? path : scoreModelPath, config.seed() + seedOffset);
+        try {
+            if (config.criticLora() != null) critic.attachLora(config.criticLora(), own ? path : scoreModelPath, config.seed() + seedOffset);
+        } catch (RuntimeException e) {
+            critic.close();
+            throw e;
+        }
         return critic;
     }
 
@@ -550,7 +582,7 @@ public final class PpoTrainer implements AutoCloseable {
         ModelFiles.restore(actor, checkpoint.resolve("actor"));
         ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
         if (costCritic != null) ModelFiles.restore(costCritic, checkpoint.resolve("cost_critic"));
-        JsonNode state = JSON.readTree(checkpoint.resolve("rl_state.json").toFile());
+        JsonNode state = saferlhf.util.JsonFiles.readObject(checkpoint.resolve("rl_state.json"));
         globalStep = state.get("global_step").asLong();
         logLambda = state.get("log_lambda").asDouble();
         episodeCosts.clear();
@@ -569,14 +601,17 @@ public final class PpoTrainer implements AutoCloseable {
 
     public Tokenizer tokenizer() { return tokenizer; }
 
+    /** Closes every model and tokenizer; null-safe, since a constructor that fails half-way calls it. */
     @Override
     public void close() {
-        actor.close();
+        if (actor != null) actor.close();
         if (reference != null) reference.close();
-        reward.close();                         // the reward model and its tokenizer
-        if (cost != null) cost.close();
-        rewardCritic.close();
+        if (rewardModel != null) rewardModel.close();
+        if (costModel != null) costModel.close();
+        if (rewardCritic != null) rewardCritic.close();
         if (costCritic != null) costCritic.close();
-        tokenizer.close();
+        if (tokenizer != null) tokenizer.close();
+        if (rewardTokenizer != null) rewardTokenizer.close();
+        if (costTokenizer != null) costTokenizer.close();
     }
 }

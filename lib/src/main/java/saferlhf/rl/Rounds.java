@@ -23,6 +23,7 @@ import saferlhf.train.Configs;
 import saferlhf.train.Data;
 import saferlhf.train.ScoreModelConfig;
 import saferlhf.train.ScoreTrainer;
+import saferlhf.util.InputError;
 
 /**
  * Multi-round Safe RLHF, as in the paper: round 1 is PPO-Lagrangian from the SFT policy with the first reward and cost
@@ -41,7 +42,30 @@ public final class Rounds {
     public record Round(int round, Path policy, Path rewardModel, Path costModel, Path preferenceData) {}
 
     /**
-     * Runs {@code rounds} rounds.
+     * Refuses a preset the pipelines cannot run: they run on BeaverWorld, whose annotators and judge read only BeaverWorld's
+     * language, so {@code quick} or {@code full}; {@code paper} is the single stages' (real models and data).
+     */
+    public static void requireBeaverWorldPreset(String preset) {
+        if ("paper".equals(preset)) {
+            throw new InputError("--preset paper is for the stage commands (sft, rm, cm, dpo, ppo, ppo-lag, ppo-shaping); "
+                    + "this pipeline runs on BeaverWorld: quick or full");
+        }
+        if (!"quick".equals(preset) && !"full".equals(preset)) throw new InputError("unknown preset '" + preset + "' (quick, full)");
+    }
+
+    /**
+     * Runs {@code rounds} rounds with a preset's configs ({@code quick} or {@code full}), refusing any other preset before
+     * anything runs.
+     */
+    public static List<Round> run(String preset, int rounds, int pairsPerRound, String outputDir) throws IOException {
+        requireBeaverWorldPreset(preset);
+        return run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
+                ScoreModelConfig.preset(preset, "cost"), rounds, pairsPerRound, outputDir);
+    }
+
+    /**
+     * Runs {@code rounds} rounds. What can be checked before round 1 is: the number of rounds, and (for two or more) that
+     * BeaverWorld's annotators can label answers to the prompts each later round draws.
      *
      * @param ppo          round 1's PPO-Lagrangian config (its actor, reward and cost models start round 1)
      * @param reward       the reward-model config whose training continues in later rounds
@@ -51,7 +75,8 @@ public final class Rounds {
      */
     public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
                                   String outputDir) throws IOException {
-        if (rounds < 1) throw new IllegalArgumentException("rounds must be >= 1");
+        if (rounds < 1) throw new InputError("rounds must be >= 1 (--rounds), got " + rounds);
+        for (int k = 2; k <= rounds; k++) annotationPrompts(ppo, k, pairsPerRound); // refused now, not after round 1
         Path out = KitPaths.resolve(outputDir);
         List<Round> done = new ArrayList<>();
         PpoConfig first = Configs.override(ppo, List.of("output_dir=" + out.resolve("round-1/ppo-lag")));
@@ -77,17 +102,27 @@ public final class Rounds {
         return done;
     }
 
-    /** Two sampled responses per fresh prompt from {@code policy}, labelled by BeaverWorld's annotators. */
-    static void annotate(Path policy, PpoConfig ppo, int round, int pairs, Path file) throws IOException {
-        // a fresh seeded draw of `pairs` prompts from the RL prompt set (the first data set of train_datasets)
+    /**
+     * The prompts round {@code round} annotates: a fresh seeded draw of {@code pairs} prompts from the RL prompt set (the
+     * first data set of {@code train_datasets}); an {@link InputError} when BeaverWorld's annotators cannot label answers
+     * to them (they label from the ground truth, which reads only BeaverWorld's language).
+     */
+    static List<PromptRecord> annotationPrompts(PpoConfig ppo, int round, int pairs) {
         String promptSet = Datasets.Spec.parse(Data.specs(ppo.trainDatasets()).get(0)).name();
         List<PromptRecord> prompts = Data.prompts(promptSet + ":" + pairs + "/-1", ppo.seed() + round);
         GroundTruthJudge judge = new GroundTruthJudge();
         long foreign = prompts.stream().filter(p -> !judge.canRate(p)).count();
-        if (foreign > 0) { // the annotators label from the ground truth, which reads only BeaverWorld's language
-            throw new saferlhf.util.InputError(promptSet + ": " + foreign + " of " + prompts.size() + " prompts are not BeaverWorld "
+        if (foreign > 0) {
+            throw new InputError(promptSet + ": " + foreign + " of " + prompts.size() + " prompts are not BeaverWorld "
                     + "prompts; BeaverWorld's annotators (the ground-truth judge) can label answers to BeaverWorld prompts only");
         }
+        return prompts;
+    }
+
+    /** Two sampled responses per fresh prompt from {@code policy}, labelled by BeaverWorld's annotators. */
+    static void annotate(Path policy, PpoConfig ppo, int round, int pairs, Path file) throws IOException {
+        List<PromptRecord> prompts = annotationPrompts(ppo, round, pairs);
+        GroundTruthJudge judge = new GroundTruthJudge();
         SplittableRandom random = new SplittableRandom(ppo.seed() * 7919 + round);
         List<SafeRlhfRecord> records = new ArrayList<>();
         try (Tokenizer tokenizer = Tokenizer.load(policy); CausalLM model = ModelFiles.loadCausalLM(policy, Device.parse(ppo.device()))) {

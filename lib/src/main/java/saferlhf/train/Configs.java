@@ -189,7 +189,7 @@ public final class Configs {
      */
     public static void requireSameAsSaved(Record config, Path saved) throws IOException {
         if (!Files.isRegularFile(saved)) return;
-        JsonNode before = JSON.readTree(saved.toFile()), now = JSON.readTree(toJson(config));
+        JsonNode before = JsonFiles.read(saved), now = JSON.readTree(toJson(config)); // a damaged file is named
         List<String> changed = new java.util.ArrayList<>();
         now.fieldNames().forEachRemaining(key -> {
             if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");

@@ -8,6 +8,7 @@ import saferlhf.data.DataReader;
 import saferlhf.data.DataRecord;
 import saferlhf.data.Datasets;
 import saferlhf.data.DialogueRecord;
+import saferlhf.data.Located;
 import saferlhf.data.PreferencePair;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SftRecord;
@@ -36,12 +37,17 @@ public final class Data {
      * but is not there is a {@link DataError} naming the path it looked for.
      */
     public static List<DataRecord> load(String datasets, long seed) {
+        return loadLocated(datasets, seed).stream().map(Located::record).toList();
+    }
+
+    /** As {@link #load}, each record with the file and line it was read from (for errors found after mixing). */
+    public static List<Located<DataRecord>> loadLocated(String datasets, long seed) {
         List<String> named = new ArrayList<>();
-        List<DataRecord> records = new ArrayList<>();
+        List<Located<DataRecord>> records = new ArrayList<>();
         for (String spec : specs(datasets)) {
             java.nio.file.Path path = saferlhf.KitPaths.resolve(spec);
             if (!Datasets.names().contains(spec) && java.nio.file.Files.exists(path)) {
-                try (var stream = DataReader.read(path, saferlhf.data.ReadOptions.defaults())) {
+                try (var stream = DataReader.open(path, saferlhf.data.ReadOptions.defaults()).located()) {
                     stream.forEach(records::add);
                 }
             } else if (looksLikeAFile(spec)) {
@@ -50,7 +56,7 @@ public final class Data {
                 named.add(spec);
             }
         }
-        if (!named.isEmpty()) records.addAll(Datasets.load(named, seed));
+        if (!named.isEmpty()) records.addAll(Datasets.loadLocated(named, seed));
         return records;
     }
 
@@ -80,7 +86,16 @@ public final class Data {
 
     /** Preference pairs (PKU-SafeRLHF v0 or v1). */
     public static List<PreferencePair> preferences(String datasets, long seed) {
-        return cast(load(datasets, seed), PreferencePair.class, datasets);
+        return locatedPreferences(datasets, seed).stream().map(Located::record).toList();
+    }
+
+    /** As {@link #preferences}, each pair with the file and line it was read from. */
+    public static List<Located<PreferencePair>> locatedPreferences(String datasets, long seed) {
+        List<Located<PreferencePair>> out = new ArrayList<>();
+        for (Located<DataRecord> r : loadLocated(datasets, seed)) {
+            out.add(r.with(cast(r.record(), PreferencePair.class, datasets)));
+        }
+        return out;
     }
 
     /**
@@ -105,15 +120,11 @@ public final class Data {
         if (items.isEmpty()) throw new saferlhf.util.InputError(datasets, 0, null, "no " + what + " (" + key + ")", null);
     }
 
-    private static <T> List<T> cast(List<DataRecord> records, Class<T> type, String datasets) {
-        List<T> out = new ArrayList<>(records.size());
-        for (DataRecord record : records) {
-            if (!type.isInstance(record)) {
-                throw new saferlhf.util.InputError(datasets + ": expected " + type.getSimpleName() + " records, found "
-                        + record.getClass().getSimpleName());
-            }
-            out.add(type.cast(record));
+    private static <T> T cast(DataRecord record, Class<T> type, String datasets) {
+        if (!type.isInstance(record)) {
+            throw new saferlhf.util.InputError(datasets + ": expected " + type.getSimpleName() + " records, found "
+                    + record.getClass().getSimpleName());
         }
-        return out;
+        return type.cast(record);
     }
 }

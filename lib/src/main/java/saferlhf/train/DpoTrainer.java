@@ -61,22 +61,30 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     public DpoTrainer(DpoConfig config) throws IOException {
         config.validate();
         this.config = config;
-        this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
-        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
-        if (config.lora() != null) {
-            model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
-            this.reference = null; // the reference model is the policy with its adapters switched off
-        } else {
-            this.reference = model.frozenCopy(saferlhf.model.Precision.frozenDtype("frozen_dtype", config.frozenDtype()));
+        ai.djl.ndarray.types.DataType frozenDtype = saferlhf.model.Precision.frozenDtype("frozen_dtype", config.frozenDtype());
+        try {
+            // the tokenizer, config.json, the adapters' targets and the data first: bad input is refused before the models load
+            this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
+            Models.checkBase("model_name_or_path", config.modelNameOrPath(), tokenizer, "lora_", config.lora());
+            this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
+            Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
+            List<PreferencePair> heldOut = new ArrayList<>();
+            for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
+                if (r instanceof PreferencePair p) heldOut.add(p);
+                else evalPrompts.add(DataReader.toPrompt(r));
+            }
+            this.evalPairs = tokenize(heldOut, config.evalDatasets());
+            this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
+            if (config.lora() != null) {
+                model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
+                this.reference = null; // the reference model is the policy with its adapters switched off
+            } else {
+                this.reference = model.frozenCopy(frozenDtype);
+            }
+        } catch (Throwable e) {
+            close(); // try-with-resources never sees a trainer whose constructor threw
+            throw e;
         }
-        this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
-        Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
-        List<PreferencePair> heldOut = new ArrayList<>();
-        for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
-            if (r instanceof PreferencePair p) heldOut.add(p);
-            else evalPrompts.add(DataReader.toPrompt(r));
-        }
-        this.evalPairs = tokenize(heldOut, config.evalDatasets());
     }
 
     /** Trains (or resumes) with {@code config} and returns how the run ended; the policy is in {@code output_dir/model}. */
@@ -205,9 +213,9 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
 
     @Override
-    public void close() {
-        model.close();
+    public void close() { // null-safe: a constructor that fails half-way calls it
+        if (model != null) model.close();
         if (reference != null) reference.close();
-        tokenizer.close();
+        if (tokenizer != null) tokenizer.close();
     }
 }

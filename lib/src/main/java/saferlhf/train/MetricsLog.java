@@ -1,5 +1,6 @@
 package saferlhf.train;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -18,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
 
 /**
  * Training metrics under the reference's names ({@code train/loss}, {@code train/reward}, {@code eval/accuracy}, ...),
@@ -121,12 +123,19 @@ public final class MetricsLog implements Closeable {
         }
     }
 
-    /** Reads a {@code metrics.jsonl} file. */
+    /** Reads a {@code metrics.jsonl} file; a line that is not JSON is an {@link InputError} naming the file and line. */
     public static List<Map<String, Double>> read(Path file) throws IOException {
         List<Map<String, Double>> rows = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
             if (line.isBlank()) continue;
-            JsonNode node = JSON.readTree(line);
+            JsonNode node;
+            try {
+                node = JSON.readTree(line);
+            } catch (JsonProcessingException e) {
+                throw new InputError(file.toString(), i + 1, null, "not valid JSON: " + e.getOriginalMessage(), e);
+            }
             Map<String, Double> row = new LinkedHashMap<>();
             node.fields().forEachRemaining(e -> row.put(e.getKey(), e.getValue().asDouble()));
             rows.add(row);

@@ -13,6 +13,8 @@ import java.util.List;
 import java.util.Map;
 import saferlhf.KitPaths;
 import saferlhf.beaverworld.GroundTruthJudge;
+import saferlhf.data.DataError;
+import saferlhf.data.Located;
 import saferlhf.data.PreferencePair;
 import saferlhf.eval.PreferenceScores;
 import saferlhf.model.CausalLM;
@@ -53,25 +55,31 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
     public ScoreTrainer(ScoreModelConfig config) throws IOException {
         config.validate();
         this.config = config;
-        this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
-        ScoreType type = config.isCost() ? ScoreType.COST : ScoreType.REWARD;
-        Path start = KitPaths.resolve(config.modelNameOrPath());
-        if (!config.modelNameOrPath().startsWith(Models.PRESET_PREFIX) && ModelFiles.metadata(start).scoreType() == type) {
-            // continue training a score model of the same type (multi-round Safe RLHF), statistics included
-            this.model = ModelFiles.loadScoreModel(start, saferlhf.model.Device.parse(config.device()));
-        } else {
-            try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null)) {
-                this.model = ScoreModel.fromCausalLM(base, type, config.seed());
+        try {
+            // the tokenizer, config.json, the adapters' targets and the data first: bad input is refused before the model loads
+            this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
+            Models.checkBase("model_name_or_path", config.modelNameOrPath(), tokenizer, "lora_", config.lora());
+            for (Located<PreferencePair> pair : Data.locatedPreferences(config.trainDatasets(), config.seed())) train.add(tokenize(pair));
+            Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
+            this.eval = Data.preferences(config.evalDatasets(), config.seed());
+            ScoreType type = config.isCost() ? ScoreType.COST : ScoreType.REWARD;
+            Path start = KitPaths.resolve(config.modelNameOrPath());
+            if (!config.modelNameOrPath().startsWith(Models.PRESET_PREFIX) && ModelFiles.metadata(start).scoreType() == type) {
+                // continue training a score model of the same type (multi-round Safe RLHF), statistics included
+                this.model = ModelFiles.loadScoreModel(start, saferlhf.model.Device.parse(config.device()));
+            } else {
+                try (CausalLM base = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null)) {
+                    this.model = ScoreModel.fromCausalLM(base, type, config.seed());
+                }
+                model.useNormalizer(normalizerType(config.normalizerType()), config.normalizerMomentum());
             }
-            model.useNormalizer(normalizerType(config.normalizerType()), config.normalizerMomentum());
+            // LoRA: adapters on the frozen body, the score head trains (PEFT's modules_to_save)
+            if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
+            model.setNormalize(config.normalizeScoreDuringTraining());
+        } catch (Throwable e) {
+            close(); // try-with-resources never sees a trainer whose constructor threw
+            throw e;
         }
-        // LoRA: adapters on the frozen body, the score head trains (PEFT's modules_to_save)
-        if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
-        model.setNormalize(config.normalizeScoreDuringTraining());
-        List<PreferencePair> pairs = Data.preferences(config.trainDatasets(), config.seed());
-        for (int i = 0; i < pairs.size(); i++) train.add(tokenize(pairs.get(i), i));
-        Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
-        this.eval = Data.preferences(config.evalDatasets(), config.seed());
     }
 
     /** Trains (or resumes) a reward or cost model; the model is in {@code output_dir/model}. */
@@ -89,7 +97,9 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
         };
     }
 
-    private Pair tokenize(PreferencePair p, int index) {
+    /** The pair as this stage trains it; a cost label the reference refuses is a {@link DataError} naming its file and line. */
+    private Pair tokenize(Located<PreferencePair> located) {
+        PreferencePair p = located.record();
         int higher, lower;
         float higherSign = 0, lowerSign = 0;
         if (config.isCost()) {
@@ -98,9 +108,9 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
             // safety_sign = +1 safe, -1 unsafe; cost_sign = -safety_sign
             lowerSign = p.isResponseSafe(lower) ? -1f : 1f;
             higherSign = p.isResponseSafe(higher) ? -1f : 1f;
-            if (!p.isResponseSafe(lower) && p.isResponseSafe(higher)) {
-                throw new saferlhf.util.InputError(config.trainDatasets(), 0, "safer_response_id", "pair " + index + " (0-based): "
-                        + lower + " points at a response labelled unsafe while the other is labelled safe", null);
+            if (!p.isResponseSafe(lower) && p.isResponseSafe(higher)) { // the reference's SafetyPreferenceDataset raises here
+                throw new DataError(located.file(), located.line(), "safer_response_id", lower + " points at a response "
+                        + "labelled unsafe while the other is labelled safe (a cost model needs the safer response to be the safe one)");
             }
         } else {
             higher = p.betterResponseId();
@@ -217,8 +227,8 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
 
     @Override
-    public void close() {
-        model.close();
-        tokenizer.close();
+    public void close() { // null-safe: a constructor that fails half-way calls it
+        if (model != null) model.close();
+        if (tokenizer != null) tokenizer.close();
     }
 }

@@ -39,17 +39,24 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
 
     public SftTrainer(SftConfig config) throws IOException {
         this.config = config;
-        this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
-        this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
-        if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
-        for (DialogueRecord r : Data.sft(config.trainDatasets(), config.seed())) {
-            train.add(tokenizer.encodeDialogue(r, config.maxLength()));
-        }
-        Data.requireSome(train, "train_datasets", config.trainDatasets(), "records");
-        for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
-            DialogueRecord demonstration = Data.demonstration(r);
-            if (demonstration != null) evalDemonstrations.add(tokenizer.encodeDialogue(demonstration, config.maxLength()));
-            else evalPrompts.add(DataReader.toPrompt(r));
+        try {
+            // the tokenizer, config.json, the adapters' targets and the data first: bad input is refused before the model loads
+            this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
+            Models.checkBase("model_name_or_path", config.modelNameOrPath(), tokenizer, "lora_", config.lora());
+            for (DialogueRecord r : Data.sft(config.trainDatasets(), config.seed())) {
+                train.add(tokenizer.encodeDialogue(r, config.maxLength()));
+            }
+            Data.requireSome(train, "train_datasets", config.trainDatasets(), "records");
+            for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
+                DialogueRecord demonstration = Data.demonstration(r);
+                if (demonstration != null) evalDemonstrations.add(tokenizer.encodeDialogue(demonstration, config.maxLength()));
+                else evalPrompts.add(DataReader.toPrompt(r));
+            }
+            this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
+            if (config.lora() != null) model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
+        } catch (Throwable e) {
+            close(); // try-with-resources never sees a trainer whose constructor threw
+            throw e;
         }
     }
 
@@ -157,8 +164,8 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
     public Tokenizer tokenizer() { return tokenizer; }
 
     @Override
-    public void close() {
-        model.close();
-        tokenizer.close();
+    public void close() { // null-safe: a constructor that fails half-way calls it
+        if (model != null) model.close();
+        if (tokenizer != null) tokenizer.close();
     }
 }

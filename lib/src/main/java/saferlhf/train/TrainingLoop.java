@@ -121,7 +121,7 @@ public final class TrainingLoop {
         Path existing = AtomicFiles.existingFolder(checkpoint);
         if (Files.isRegularFile(existing.resolve("trainer_state.json"))) {
             Configs.requireSameAsSaved((Record) args, existing.resolve("arguments.json"));
-            JsonNode state = JSON.readTree(existing.resolve("trainer_state.json").toFile());
+            JsonNode state = saferlhf.util.JsonFiles.readObject(existing.resolve("trainer_state.json"));
             resumedStep = state.get("global_step").asLong();
             stage.restore(existing.resolve("model"));
             System.out.println(stage.name() + ": resuming from " + existing + " at step " + resumedStep + " of " + totalSteps);

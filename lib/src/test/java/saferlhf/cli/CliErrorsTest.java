@@ -3,6 +3,7 @@ package saferlhf.cli;
 import static org.junit.jupiter.api.Assertions.*;
 
 import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -10,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -22,6 +24,8 @@ import saferlhf.model.ModelFiles;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
 import saferlhf.model.Tokenizer;
+import saferlhf.pipeline.Reproduction;
+import saferlhf.util.InputError;
 
 /**
  * Bad input through the real command line ({@link Main#commandLine}): every command answers with exit code 2 and one
@@ -30,18 +34,34 @@ import saferlhf.model.Tokenizer;
 class CliErrorsTest {
     @TempDir
     static Path dir;
-    private static Path lm, rm;
+    private static Path lm, rm, otherTokenizer, rmOtherTokenizer;
 
     @BeforeAll
     static void goodFolders() throws IOException {
         Offline.apply();
+        // another tokenizer: BeaverWorld's vocabulary with one more word (so more ids than lm's embedding holds)
+        otherTokenizer = Files.createDirectories(dir.resolve("other-tokenizer"));
+        String json = Files.readString(KitPaths.beaverWorld().resolve("tokenizer.json"));
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        var root = (com.fasterxml.jackson.databind.node.ObjectNode) mapper.readTree(json);
+        var vocab = (com.fasterxml.jackson.databind.node.ObjectNode) root.path("model").path("vocab");
+        int next = 0;
+        for (var id : (Iterable<com.fasterxml.jackson.databind.JsonNode>) vocab::elements) next = Math.max(next, id.asInt() + 1);
+        for (var added : root.path("added_tokens")) next = Math.max(next, added.path("id").asInt() + 1);
+        vocab.put("zebra", next);
+        Files.writeString(otherTokenizer.resolve("tokenizer.json"), mapper.writeValueAsString(root));
         try (Tokenizer tokenizer = Tokenizer.load(KitPaths.beaverWorld().resolve("tokenizer.json"));
+             Tokenizer other = Tokenizer.load(otherTokenizer);
              CausalLM actor = CausalLM.create(ModelConfig.tinyLlama(tokenizer.vocabSize()), Device.cpu(), 1);
-             ScoreModel reward = ScoreModel.create(ModelConfig.tinyLlama(tokenizer.vocabSize()), ScoreType.REWARD, Device.cpu(), 2)) {
+             ScoreModel reward = ScoreModel.create(ModelConfig.tinyLlama(tokenizer.vocabSize()), ScoreType.REWARD, Device.cpu(), 2);
+             ScoreModel otherReward = ScoreModel.create(ModelConfig.tinyLlama(other.vocabSize()), ScoreType.REWARD, Device.cpu(), 3)) {
+            assertTrue(other.vocabSize() > tokenizer.vocabSize());
             lm = dir.resolve("lm");
             rm = dir.resolve("rm");
+            rmOtherTokenizer = dir.resolve("rm-other-tokenizer");
             ModelFiles.save(actor, tokenizer, lm);
             ModelFiles.save(reward, tokenizer, rm);
+            ModelFiles.save(otherReward, other, rmOtherTokenizer);
         }
     }
 
@@ -49,13 +69,28 @@ class CliErrorsTest {
         List<String> errLines() { return err.lines().filter(line -> !line.isBlank()).toList(); }
     }
 
+    /**
+     * Runs the command line in-process. A command that fails must not leave models behind: the arrays open in every
+     * NDManager (all are children of the engine's system manager) are the same before and after it.
+     */
     static Result run(String... args) {
         CommandLine cli = Main.commandLine();
         StringWriter out = new StringWriter(), err = new StringWriter();
         cli.setOut(new PrintWriter(out));
         cli.setErr(new PrintWriter(err));
+        int arraysBefore = openArrays();
         int code = cli.execute(args);
+        if (code != 0) {
+            assertEquals(arraysBefore, openArrays(), "arrays left open by a failed command: " + String.join(" ", args) + "\n" + err);
+        }
         return new Result(code, out.toString(), err.toString());
+    }
+
+    /** Arrays open in any NDManager of the engine (every base manager is a child of its system manager). */
+    static int openArrays() {
+        try (NDManager probe = NDManager.newBaseManager()) {
+            return probe.getParentManager().getManagedArrays().size();
+        }
     }
 
     /** Exit code 2, exactly one line {@code error: ...} that names {@code file}, no stack trace. */
@@ -124,9 +159,8 @@ class CliErrorsTest {
                             "cost_model_name_or_path=" + rm, out},
                     new String[] {"eval", "policy", "--model", lmBad[0].toString(), "--data", "BeaverWorld-Eval/benign:2/-1"},
                     new String[] {"eval", "rm", "--model", rmBad[0].toString(), "--data", "BeaverWorld/test:2/-1"}));
-            if (how != Break.BROKEN_TOKENIZER) { // RL scores with the actor's tokenizer: a score model's own is not read
-                commands.add(new String[] {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lm, "reward_model_name_or_path=" + rmBad[0], out});
-            }
+            // a reward model scores with its own tokenizer, so its broken tokenizer.json is named too
+            commands.add(new String[] {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lm, "reward_model_name_or_path=" + rmBad[0], out});
             for (String[] command : commands) {
                 boolean scoreFolder = String.join(" ", command).contains(rmBad[0].toString());
                 assertOneLine(run(command), scoreFolder ? rmFile : lmFile, command);
@@ -208,6 +242,191 @@ class CliErrorsTest {
         List<String> lines = err.toString().lines().toList();
         assertEquals("error: internal error (a bug in saferlhf; please report it with the trace above): "
                 + "java.lang.NullPointerException: oops", lines.get(lines.size() - 1));
+    }
+
+    /** A copy of {@code good} without its tokenizer files (as a Hugging Face folder holding only {@code tokenizer.model}). */
+    static Path withoutTokenizer(Path good) throws IOException {
+        Path bad = Files.createDirectories(dir.resolve(good.getFileName() + "-no-tokenizer"));
+        try (var files = Files.list(good)) {
+            for (Path f : files.toList()) {
+                if (!f.getFileName().toString().startsWith("tokenizer")) Files.copy(f, bad.resolve(f.getFileName()));
+            }
+        }
+        Files.writeString(bad.resolve("tokenizer.model"), "a SentencePiece model the kit cannot read");
+        return bad;
+    }
+
+    /** Short runs: a few records, one epoch, no evaluation (a command that wrongly starts training ends soon). */
+    private static final String[] SHORT_SFT = {"train_datasets=BeaverWorld-SFT/train:4/-1", "eval_datasets=", "epochs=1"};
+    private static final String[] SHORT_PAIRS = {"train_datasets=BeaverWorld/train:4/-1", "eval_datasets=", "epochs=1"};
+    private static final String[] SHORT_RL = {"train_datasets=BeaverWorld-RL/train:2/-1", "eval_datasets=", "epochs=1",
+            "per_device_prompt_batch_size=2", "per_device_train_batch_size=2", "max_length=32"};
+
+    private static int runs;
+
+    /** A fresh output folder for each command, so that no command resumes or refuses another's run. */
+    private static String out() {
+        return "output_dir=" + dir.resolve("run-" + runs++);
+    }
+
+    @Test
+    void userMistakesAreInputErrorsNotInternalErrors() {
+        // LoRA target modules that match no module of the model, for each stage that takes adapters: the key is named
+        String[] lora = {"lora_rank=4", "lora_target_modules=foo"};
+        String[] actorLora = {"actor_lora_rank=4", "actor_lora_target_modules=foo"}, criticLora = {"critic_lora_rank=4", "critic_lora_target_modules=foo"};
+        String[] ppo = {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lm, "reward_model_name_or_path=" + rm};
+        Map<String[], String> targets = new java.util.LinkedHashMap<>();
+        targets.put(concat(concat(new String[] {"sft", "--preset", "quick", "model_name_or_path=" + lm, out()}, SHORT_SFT), lora), "lora_target_modules");
+        targets.put(concat(concat(new String[] {"rm", "--preset", "quick", "model_name_or_path=" + lm, out()}, SHORT_PAIRS), lora), "lora_target_modules");
+        targets.put(concat(concat(new String[] {"dpo", "--preset", "quick", "model_name_or_path=" + lm, out()}, SHORT_PAIRS), lora), "lora_target_modules");
+        targets.put(concat(concat(concat(ppo, new String[] {out()}), SHORT_RL), actorLora), "actor_lora_target_modules");
+        targets.put(concat(concat(concat(ppo, new String[] {out()}), SHORT_RL), criticLora), "critic_lora_target_modules");
+        targets.forEach((command, key) -> {
+            Result r = run(command);
+            assertOneLine(r, "'foo'", command);
+            assertTrue(r.errLines().get(0).contains(key), key + ": " + r.err());
+        });
+        // with LoRA, a tokenizer with more ids than the base model's embedding (adapters cannot grow it)
+        String[] vocab = concat(new String[] {"sft", "--preset", "quick", "model_name_or_path=" + lm, "tokenizer=" + otherTokenizer,
+                "lora_rank=4", out()}, SHORT_SFT);
+        assertOneLine(run(vocab), lm.toString(), vocab);
+        // a critic (by default the reward model's copy) whose tokenizer is not the actor's: refused naming the key
+        String[] critic = concat(new String[] {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lm,
+                "reward_model_name_or_path=" + rmOtherTokenizer, out()}, SHORT_RL);
+        assertOneLine(run(critic), "reward_critic_model_name_or_path", critic);
+        // a critic of its own with another tokenizer
+        String[] ownCritic = concat(new String[] {"ppo-lag", "--preset", "quick", "actor_model_name_or_path=" + lm,
+                "reward_model_name_or_path=" + rm, "cost_model_name_or_path=" + rm, "cost_critic_model_name_or_path=" + rmOtherTokenizer, out()},
+                SHORT_RL);
+        assertOneLine(run(ownCritic), "cost_critic_model_name_or_path", ownCritic);
+        String[] rounds = {"rounds", "--preset", "quick", "--rounds", "0", "--out", dir.resolve("rounds").toString()};
+        assertOneLine(run(rounds), "--rounds", rounds);
+    }
+
+    @Test
+    void aModelFolderMustBringItsTokenizer() throws IOException {
+        Path rmNoTokenizer = withoutTokenizer(rm), lmNoTokenizer = withoutTokenizer(lm);
+        // a reward or cost model scores with the tokenizer it was trained with: never BeaverWorld's in its place
+        String[] reward = concat(new String[] {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lm,
+                "reward_model_name_or_path=" + rmNoTokenizer, out()}, SHORT_RL);
+        Result r = run(reward);
+        assertOneLine(r, rmNoTokenizer.toString(), reward);
+        assertTrue(r.errLines().get(0).contains("reward_model_name_or_path"), r.err());
+        String[] cost = concat(new String[] {"ppo-lag", "--preset", "quick", "actor_model_name_or_path=" + lm,
+                "reward_model_name_or_path=" + rm, "cost_model_name_or_path=" + rmNoTokenizer, out()}, SHORT_RL);
+        r = run(cost);
+        assertOneLine(r, rmNoTokenizer.toString(), cost);
+        assertTrue(r.errLines().get(0).contains("cost_model_name_or_path"), r.err());
+        // a model folder (not a preset) without tokenizer.json, for every stage
+        String[][] stages = {
+                concat(new String[] {"sft", "--preset", "quick", "model_name_or_path=" + lmNoTokenizer, out()}, SHORT_SFT),
+                concat(new String[] {"rm", "--preset", "quick", "model_name_or_path=" + lmNoTokenizer, out()}, SHORT_PAIRS),
+                concat(new String[] {"dpo", "--preset", "quick", "model_name_or_path=" + lmNoTokenizer, out()}, SHORT_PAIRS),
+                concat(new String[] {"ppo", "--preset", "quick", "actor_model_name_or_path=" + lmNoTokenizer,
+                        "reward_model_name_or_path=" + rm, out()}, SHORT_RL)};
+        for (String[] command : stages) assertOneLine(run(command), lmNoTokenizer.toString(), command);
+    }
+
+    @Test
+    void aFailedTrainerConstructorClosesTheModelsItLoaded() throws IOException {
+        // a cost model whose config.json promises a layer more than its weights hold: its files pass every check made
+        // before loading, so the actor, the reference policy and the reward model are loaded when its weights fail
+        Path moreLayers = dir.resolve("rm-more-layers");
+        Files.createDirectories(moreLayers);
+        try (var files = Files.list(rm)) {
+            for (Path f : files.toList()) Files.copy(f, moreLayers.resolve(f.getFileName()), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        Path config = moreLayers.resolve("config.json");
+        Files.writeString(config, Files.readString(config).replace("\"num_hidden_layers\" : 4", "\"num_hidden_layers\" : 5"));
+        assertTrue(Files.readString(config).contains("\"num_hidden_layers\" : 5"));
+        String[] command = concat(new String[] {"ppo-lag", "--preset", "quick", "actor_model_name_or_path=" + lm,
+                "reward_model_name_or_path=" + rm, "cost_model_name_or_path=" + moreLayers, "output_dir=" + dir.resolve("leak")}, SHORT_RL);
+        Result r = run(command); // run() checks that no array stays open
+        assertOneLine(r, moreLayers.toString(), command);
+        assertTrue(r.errLines().get(0).contains("layers.4"), r.err()); // the missing layer's tensors: the load failed
+    }
+
+    @Test
+    void internalFailuresWrappingAnIoExceptionAreBugs() {
+        CommandLine cli = Main.commandLine();
+        CommandLine.ParseResult parsed = cli.parseArgs("seeds", "x");
+        // a child JVM that cannot start (bench), and the kit's own JSON (de)serialisation failing
+        List<Exception> bugs = List.of(
+                new IllegalStateException("cannot start a child JVM (bench models): oops", new IOException("Cannot run program \"java\"")),
+                new com.fasterxml.jackson.databind.JsonMappingException(null, "cannot serialise"),
+                new java.io.UncheckedIOException(new com.fasterxml.jackson.core.JsonGenerationException("bad generator", (com.fasterxml.jackson.core.JsonGenerator) null)));
+        for (Exception bug : bugs) {
+            StringWriter err = new StringWriter();
+            cli.setErr(new PrintWriter(err));
+            assertEquals(1, new Errors().handleExecutionException(bug, cli, parsed), err.toString());
+            assertTrue(err.toString().contains("error: internal error"), err.toString());
+        }
+        // I/O on a file the command was given stays an input error, with the file and the reason
+        List<Exception> inputs = List.of(
+                new java.nio.file.NoSuchFileException("/data/x.jsonl"),
+                new java.io.UncheckedIOException("cannot open /data/x.jsonl", new java.nio.file.AccessDeniedException("/data/x.jsonl")),
+                new IOException("/models/a/model.safetensors: truncated"));
+        for (Exception input : inputs) {
+            StringWriter err = new StringWriter();
+            cli.setErr(new PrintWriter(err));
+            assertEquals(2, new Errors().handleExecutionException(input, cli, parsed), err.toString());
+            assertTrue(err.toString().startsWith("error: /") || err.toString().startsWith("error: cannot open /"), err.toString());
+            assertFalse(err.toString().contains("\tat "), err.toString());
+        }
+    }
+
+    @Test
+    void aTokenizersLibraryThatCannotLoadIsNotBlamedOnTheTokenizerFile() throws Exception {
+        // a fresh JVM whose Rust tokenizers library cannot load: RUST_LIBRARY_PATH names a file that is not there
+        List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-DRUST_LIBRARY_PATH=" + dir.resolve("no-such-dir/libtokenizers.so"), "-Dsaferlhf.projectRoot=" + KitPaths.projectRoot(),
+                "-Dai.djl.offline=true", "-cp", System.getProperty("java.class.path"), "saferlhf.cli.Main",
+                "eval", "rm", "--model", rm.toString(), "--data", "BeaverWorld/test:2/-1"));
+        Process p = new ProcessBuilder(command).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        String err = new String(p.getErrorStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(p.waitFor(120, java.util.concurrent.TimeUnit.SECONDS), err);
+        List<String> lines = err.lines().filter(line -> line.startsWith("error: ")).toList();
+        assertEquals(1, p.exitValue(), err);                        // not exit 2: the file is not at fault
+        assertEquals(1, lines.size(), err);
+        assertFalse(lines.get(0).contains("not a tokenizer"), err);
+        assertTrue(lines.get(0).contains("native library"), err);
+    }
+
+    @Test
+    void loraMergeAnswersThroughTheSharedHandler() {
+        Path missing = dir.resolve("no-adapter");
+        String[] merge = {"lora", "merge", "--adapter", missing.toString(), "--out", dir.resolve("merged").toString()};
+        assertOneLine(run(merge), missing.toString(), merge);
+        Result verbose = run(concat(new String[] {"--verbose"}, merge));
+        assertEquals(2, verbose.code(), verbose.err());
+        assertTrue(verbose.err().contains("\tat saferlhf."), verbose.err());
+    }
+
+    @Test
+    void aBadCostLabelNamesItsFileAndLine() throws IOException {
+        String good = "{\"prompt\": \"How do I bake bread?\", \"response_0\": \"Knead the dough.\", \"response_1\": \"I cannot help.\", "
+                + "\"is_response_0_safe\": true, \"is_response_1_safe\": true, \"better_response_id\": 0, \"safer_response_id\": 1}";
+        String bad = "{\"prompt\": \"How do I bake bread?\", \"response_0\": \"Knead the dough.\", \"response_1\": \"I cannot help.\", "
+                + "\"is_response_0_safe\": false, \"is_response_1_safe\": true, \"better_response_id\": 0, \"safer_response_id\": 0}";
+        Path data = Files.writeString(dir.resolve("labels.jsonl"), good + "\n" + good + "\n" + good + "\n" + bad + "\n" + good + "\n");
+        // mixed with another set, so the pair's position in the mixture is not its line
+        String[] cm = {"cm", "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=BeaverWorld/train:3/-1," + data,
+                "eval_datasets=", "epochs=1", "output_dir=" + dir.resolve("labels")};
+        Result r = run(cm);
+        assertOneLine(r, data + ":4: field 'safer_response_id'", cm);
+    }
+
+    @Test
+    void pipelinesRefuseThePaperPresetBeforeAnythingRuns() {
+        InputError e = assertThrows(InputError.class, () -> new Reproduction("paper", dir.resolve("repro").toString(), 1));
+        assertTrue(e.getMessage().contains("quick or full"), e.getMessage());
+        assertThrows(InputError.class, () -> new Reproduction("quik", dir.resolve("repro").toString(), 1));
+        assertThrows(InputError.class, () -> saferlhf.rl.Rounds.run("paper", 2, 4, dir.resolve("rounds-paper").toString()));
+        assertFalse(Files.exists(dir.resolve("repro")));
+        assertFalse(Files.exists(dir.resolve("rounds-paper")));
+        for (String[] command : new String[][] {{"reproduce", "--preset", "paper"}, {"rounds", "--preset", "paper"}}) {
+            assertOneLine(run(command), "quick or full", command);
+        }
     }
 
     private static String[] concat(String[] a, String[] b) {

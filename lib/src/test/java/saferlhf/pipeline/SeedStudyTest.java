@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import saferlhf.util.InputError;
 
 /** Seed studies read from summary.json files: statistics and the per-seed target check. */
 class SeedStudyTest {
@@ -41,7 +42,8 @@ class SeedStudyTest {
 
     @Test
     void aFolderWithoutASummaryIsNamed(@TempDir Path dir) {
-        IOException e = assertThrows(IOException.class, () -> SeedStudy.read(List.of(dir.resolve("unfinished"))));
-        assertTrue(e.getMessage().contains("unfinished"), e.getMessage());
+        // bad input (exit code 2 on the command line), naming the summary it looked for
+        InputError e = assertThrows(InputError.class, () -> SeedStudy.read(List.of(dir.resolve("unfinished"))));
+        assertTrue(e.getMessage().contains("unfinished/summary.json"), e.getMessage());
     }
 }
