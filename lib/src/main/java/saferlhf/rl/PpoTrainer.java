@@ -238,6 +238,9 @@ public final class PpoTrainer implements AutoCloseable {
              AdamW costCriticOptimizer = costCritic == null ? null
                      : new AdamW(costCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
             if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+            System.out.printf("%s: trainable parameters: actor %,d, reward critic %,d%s%n", config.algorithm(),
+                    Nd.count(actor.trainableParameters().values()), Nd.count(rewardCritic.trainableParameters().values()),
+                    costCritic == null ? "" : String.format(", cost critic %,d", Nd.count(costCritic.trainableParameters().values())));
             try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
                 Progress progress = new Progress(config.algorithm(), totalSteps);
                 for (long rollout = globalStep / stepsPerRollout; rollout < totalRollouts && globalStep < stopAtStep; rollout++) {

@@ -157,6 +157,7 @@ public final class TrainingLoop {
         }
         Configs.save((Record) args, runDir.resolve("arguments.json"));
         Engine.getInstance().setRandomSeed((int) args.seed());
+        System.out.printf("%s: %,d trainable parameters%n", stage.name(), Nd.count(stage.parameters().values()));
 
         Map<String, Double> lastEval = Map.of();
         long step = resumedStep;
