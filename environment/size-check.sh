@@ -5,9 +5,9 @@
 # process, and whether it finished. Results and how to read them: docs/real-models.md.
 #
 #   environment/size-check.sh [--variant full|lora|both] [--steps N] [--max-length N] [--preset full|paper]
-#       [--sft-micro-batch N] [--pair-micro-batch N] [--rl-micro-batch N] [--cap-mb MB] [--lora-rank R]
-#       [--lora-targets LIST] [--lora-base DIR] [--model MODEL] [--tokenizer DIR] [--sft SPEC] [--pairs SPEC]
-#       [--prompts SPEC] [--device D] [--out DIR]
+#       [--sft-micro-batch N] [--pair-micro-batch N] [--rl-micro-batch N] [--cap-mb MB] [--stages LIST]
+#       [--lora-rank R] [--lora-targets LIST] [--lora-base DIR] [--model MODEL] [--tokenizer DIR] [--sft SPEC]
+#       [--pairs SPEC] [--prompts SPEC] [--device D] [--out DIR]
 #
 # Stages (each from the previous ones' models; no evaluation, no resumable checkpoints, the final model saved):
 #   full:  sft (from MODEL), rm and cm (from sft), ppo-lag (actor sft, reward rm, cost cm; critics from rm and cm)
@@ -21,14 +21,16 @@
 #
 # Options (defaults):
 #   --variant V          both (full, then lora), full or lora
-#   --steps N            2: optimizer steps of sft, rm and cm
+#   --steps N            3: optimizer steps of sft, rm and cm (the median then leaves out the first step's warm-up)
 #   --max-length N       256: max_length of every stage (the full preset's 96 would cut byte-level sequences short)
 #   --preset P           full: the stages' preset (batch sizes, learning rates); paper: the reference's
 #   --sft-micro-batch N  the preset's per_device_train_batch_size (sequences); must divide the preset's batch
 #   --pair-micro-batch N the preset's per_device_train_batch_size (pairs, two sequences each) of rm and cm
 #   --rl-micro-batch N   the preset's per_device_train_batch_size of ppo-lag (sequences per rl step)
-#   --cap-mb MB          none: stop a stage whose java process passes MB of resident memory (polled every 0.2 s;
-#                        reported as "stopped at the cap"), for shared machines
+#   --cap-mb MB          none: stop a stage whose java process holds more than MB of anonymous memory (RssAnon,
+#                        polled every 0.2 s; reported as "stopped at the cap"), for shared machines
+#   --stages LIST        sft,rm,cm,ppo-lag: the stages to run (of each variant); OUT is kept, the listed stages'
+#                        folders are replaced, and a stage not listed counts as done when its model folder exists
 #   --lora-rank R        8; alpha and dropout stay the kit's (PEFT's) defaults, 8 and 0
 #   --lora-targets LIST  empty: the kit's default for the family (q_proj,v_proj for LLaMA)
 #   --lora-base DIR      OUT/full/sft/model: the base model folder of sft-lora
@@ -39,22 +41,25 @@
 #   --pairs SPEC         BeaverWorld/train        given, e.g. PKU-SafeRLHF/train:32/-1:/data/pku/train.jsonl)
 #   --prompts SPEC       BeaverWorld-RL/train
 #   --device D           cpu
-#   --out DIR            checkpoints/size-check (deleted first; about 2 GB of models for the full variant)
+#   --out DIR            checkpoints/size-check (deleted first when every stage runs; about 2 GB of models for
+#                        the full variant)
 #
-# Per stage the log is OUT/VARIANT/STAGE.log, the metrics OUT/VARIANT/STAGE/metrics.jsonl (time/ keys: the
-# README's "Step timing"). Peak RSS: /usr/bin/time's maximum resident set size of the java process (the launcher execs
-# java), else the last VmHWM polled from /proc.
+# Per stage the log is OUT/VARIANT/STAGE.log, the metrics OUT/VARIANT/STAGE/metrics.jsonl (its time/ keys:
+# docs/real-models.md). Memory of the java process (the launcher execs java): "peak MB", /usr/bin/time's maximum
+# resident set size (else the last VmHWM polled from /proc), which counts the pages of memory-mapped model files
+# (the kit maps model.safetensors; mapped twice, a file counts twice); "anon MB", the largest RssAnon polled from
+# /proc every 0.2 s: the process's own memory, which the kernel cannot drop or page out without swap.
 # Exit codes: 0 every stage finished; 1 no java; 2 bad arguments; 3 a stage failed or was stopped at the cap.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
-VARIANT=both STEPS=2 MAX_LENGTH=256 PRESET=full SFT_MB="" PAIR_MB="" RL_MB="" CAP_MB=0 LORA_RANK=8 LORA_TARGETS=""
-LORA_BASE="" MODEL=preset:llama-113m TOKENIZER="" SFT_DATA=BeaverWorld-SFT/train PAIRS_DATA=BeaverWorld/train
+VARIANT=both STEPS=3 MAX_LENGTH=256 PRESET=full SFT_MB="" PAIR_MB="" RL_MB="" CAP_MB=0 LORA_RANK=8 LORA_TARGETS=""
+LORA_BASE="" STAGES=sft,rm,cm,ppo-lag MODEL=preset:llama-113m TOKENIZER="" SFT_DATA=BeaverWorld-SFT/train PAIRS_DATA=BeaverWorld/train
 PROMPTS_DATA=BeaverWorld-RL/train DEVICE=cpu OUT="$ROOT/checkpoints/size-check"
 ARGS=("$@")
 
 die() { echo "size-check: error: $1" >&2; exit "${2:-1}"; }
-usage() { sed -n '2,47p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n "2,$(grep -n '^# Exit codes' "$0" | cut -d: -f1)p" "$0" | sed 's/^# \{0,1\}//'; }
 need() { [ -n "${2:-}" ] || die "$1 needs a value" 2; }
 
 while [ "$#" -gt 0 ]; do
@@ -67,6 +72,7 @@ while [ "$#" -gt 0 ]; do
     --pair-micro-batch) need "$1" "${2:-}"; PAIR_MB="$2"; shift 2 ;;
     --rl-micro-batch) need "$1" "${2:-}"; RL_MB="$2"; shift 2 ;;
     --cap-mb) need "$1" "${2:-}"; CAP_MB="$2"; shift 2 ;;
+    --stages) need "$1" "${2:-}"; STAGES="$2"; shift 2 ;;
     --lora-rank) need "$1" "${2:-}"; LORA_RANK="$2"; shift 2 ;;
     --lora-targets) need "$1" "${2:-}"; LORA_TARGETS="$2"; shift 2 ;;
     --lora-base) need "$1" "${2:-}"; LORA_BASE="$2"; shift 2 ;;
@@ -81,6 +87,9 @@ while [ "$#" -gt 0 ]; do
     *) die "unknown argument '$1' (see --help)" 2 ;;
   esac
 done
+# folders given relative to the current folder (the kit would resolve them against the project root)
+absolute() { case "$1" in ""|/*) echo "$1" ;; *) echo "$PWD/$1" ;; esac; }
+OUT="$(absolute "$OUT")" LORA_BASE="$(absolute "$LORA_BASE")" TOKENIZER="$(absolute "$TOKENIZER")"
 case "$VARIANT" in full|lora|both) ;; *) die "--variant must be full, lora or both, got '$VARIANT'" 2 ;; esac
 case "$PRESET" in full|paper) ;; *) die "--preset must be full or paper, got '$PRESET'" 2 ;; esac
 for pair in "steps:$STEPS" "max-length:$MAX_LENGTH" "cap-mb:$CAP_MB" "lora-rank:$LORA_RANK" \
@@ -88,6 +97,10 @@ for pair in "steps:$STEPS" "max-length:$MAX_LENGTH" "cap-mb:$CAP_MB" "lora-rank:
   [[ "${pair#*:}" =~ ^[0-9]+$ ]] || die "--${pair%%:*} must be a whole number, got '${pair#*:}'" 2
 done
 [ "$STEPS" -ge 1 ] && [ "$LORA_RANK" -ge 1 ] || die "--steps and --lora-rank must be >= 1" 2
+for stage in ${STAGES//,/ }; do
+  case "$stage" in sft|rm|cm|ppo-lag) ;; *) die "--stages: unknown stage '$stage' (sft, rm, cm, ppo-lag)" 2 ;; esac
+done
+listed() { [[ ",$STAGES," == *",$1,"* ]]; }
 command -v java >/dev/null 2>&1 || die "no java on PATH: install a JDK 17 (environment/install.sh)"
 SAFERLHF="$ROOT/saferlhf"
 TIME_BIN=""
@@ -118,7 +131,7 @@ spec() { case "$1" in *:*) echo "$1" ;; *) echo "$1:$2/-1" ;; esac; }
 if [ -e "$OUT" ] && [ ! -f "$OUT/.size-check" ] && [ -n "$(ls -A "$OUT" 2>/dev/null)" ]; then
   die "--out $OUT exists and was not written by size-check: choose another folder" 2
 fi
-rm -rf "$OUT"
+listed sft && listed rm && listed cm && listed ppo-lag && rm -rf "$OUT"
 mkdir -p "$OUT"
 touch "$OUT/.size-check"
 if [ -z "$TOKENIZER" ]; then
@@ -153,14 +166,20 @@ median() { sort -g | awk -v f="${1:-%.1f}" '{ v[NR] = $1 } END { if (NR == 0) pr
 maximum() { sort -g | tail -1 | awk '{ printf "%.0f", $1 }'; }
 
 # run_stage VARIANT NAME NEEDS... -- SAFERLHF-ARGS...: runs the stage unless a stage it needs failed; polls memory.
+# A stage left out of --stages is not run, and counts as done when its model folder is there.
 run_stage() {
   local variant="$1" name="$2"; shift 2
   local needs=()
   while [ "$1" != "--" ]; do needs+=("$1"); shift; done
   shift
+  if ! listed "${name%-lora}"; then
+    [ -d "$OUT/$variant/$name/model" ] && done_ok[$name]=1
+    return
+  fi
+  rm -rf "${OUT:?}/$variant/$name"
   for need in "${needs[@]}"; do
     if [ -z "${done_ok[$need]:-}" ]; then
-      results+=("$(printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %7s  %s' "$name" - - - - - - - - - "skipped: $need did not finish")")
+      results+=("$(printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %8s %7s  %s' "$name" - - - - - - - - - - "skipped: $need did not finish")")
       failed=1
       return
     fi
@@ -169,7 +188,7 @@ run_stage() {
   mkdir -p "$dir"
   echo "== $name: saferlhf $*"
   echo "saferlhf $*" >"$log"
-  local start rc=0 capped=0 hwm=0 pid child
+  local start rc=0 capped=0 hwm=0 anon_peak=0 pid child
   start="$(date +%s.%N)"
   if [ -n "$TIME_BIN" ]; then
     "$TIME_BIN" -f "%M" -o "$rss" "$SAFERLHF" "$@" >>"$log" 2>&1 &
@@ -181,13 +200,15 @@ run_stage() {
     child="$pid"
     [ -n "$TIME_BIN" ] && child="$(pgrep -P "$pid" | head -1 || true)"
     if [ -n "$child" ] && [ -r "/proc/$child/status" ]; then
-      local now peak
-      now="$(awk '/^VmRSS:/ { print $2 }' "/proc/$child/status" 2>/dev/null || true)"
-      peak="$(awk '/^VmHWM:/ { print $2 }' "/proc/$child/status" 2>/dev/null || true)"
-      [[ "$peak" =~ ^[0-9]+$ ]] && [ "$peak" -gt "$hwm" ] && hwm="$peak"
-      if [ "$CAP_MB" -gt 0 ] && [[ "$now" =~ ^[0-9]+$ ]] && [ "$now" -gt $((CAP_MB * 1024)) ]; then
+      local peak anon rss
+      read -r peak anon rss < <(awk '/^VmHWM:/ { h = $2 } /^RssAnon:/ { a = $2 } /^VmRSS:/ { r = $2 }
+        END { print h + 0, a + 0, r + 0 }' "/proc/$child/status" 2>/dev/null || echo "0 0 0")
+      [ "$peak" -gt "$hwm" ] && hwm="$peak"
+      [ "$anon" -gt "$anon_peak" ] && anon_peak="$anon"
+      if [ "$CAP_MB" -gt 0 ] && [ "$anon" -gt $((CAP_MB * 1024)) ]; then
         capped=1
-        echo "size-check: stopping $name: resident memory $((now / 1024)) MB passed the cap of $CAP_MB MB" | tee -a "$log" >&2
+        echo "size-check: stopping $name: anonymous memory $((anon / 1024)) MB (resident $((rss / 1024)) MB) passed the" \
+          "cap of $CAP_MB MB" | tee -a "$log" >&2
         kill -KILL "$child" 2>/dev/null || true
       fi
     fi
@@ -228,8 +249,8 @@ run_stage() {
     tail -n 8 "$log" >&2
   fi
   grep -E "trainable parameters" "$log" | head -1 | sed 's/^/   /' || true
-  results+=("$(printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %7s  %s' "$name" "$steps" "$step_s" "$tok_s" "$update_s" \
-    "$rollout_s" "$rollout_tok" "$shape" "$peak_mb" "$seconds" "$status")")
+  results+=("$(printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %8s %7s  %s' "$name" "$steps" "$step_s" "$tok_s" "$update_s" \
+    "$rollout_s" "$rollout_tok" "$shape" "$peak_mb" "$((anon_peak / 1024))" "$seconds" "$status")")
 }
 
 # ---------------------------------------------------------------- the stages
@@ -274,8 +295,9 @@ fi
   echo "steps: optimizer steps (ppo: rl steps); s/step, tok/s: medians of time/step_seconds and time/tokens_per_second"
   echo "(ppo: time/update_tokens_per_second; its s/step holds its share of the rollout); micro: sequences x the longest"
   echo "padded length of a micro-batch (ppo: an rl step's); peak MB: the java process's maximum resident set size"
-  printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %7s  %s\n' stage steps s/step tok/s update_s rollout_s rollout_t/s \
-    micro "peak MB" wall_s result
+  echo "(mapped model files included); anon MB: its largest anonymous memory (RssAnon) polled every 0.2 s"
+  printf '%-13s %5s %7s %8s %8s %9s %10s %9s %8s %8s %7s  %s\n' stage steps s/step tok/s update_s rollout_s rollout_t/s \
+    micro "peak MB" "anon MB" wall_s result
   printf '%s\n' "${results[@]}"
 } | tee "$OUT/summary.txt"
 if [ "$failed" -ne 0 ]; then
