@@ -173,8 +173,8 @@ run_stage() {
   while [ "$1" != "--" ]; do needs+=("$1"); shift; done
   shift
   if ! listed "${name%-lora}"; then
-    [ -d "$OUT/$variant/$name/model" ] && done_ok[$name]=1
-    return
+    if [ -d "$OUT/$variant/$name/model" ]; then done_ok[$name]=1; fi
+    return 0
   fi
   rm -rf "${OUT:?}/$variant/$name"
   for need in "${needs[@]}"; do
