@@ -93,6 +93,16 @@ public record ModelConfig(String modelType, int vocabSize, int hiddenSize, int n
         return new ModelConfig("llama", vocabSize, 384, 6, 6, 2, 1024, 256, 1e-6, 10000.0, false, false, 1, 2, 0);
     }
 
+    /**
+     * GPT-2-small size, LLaMA-style, for measuring real runs (environment/size-check.sh, issue 10): H 768, 12 layers, 12
+     * heads, 12 kv heads, MLP 3072, 512 positions (RoPE: only a limit); 113,265,408 parameters in the blocks and the final
+     * norm, plus 2 x V x 768 in the embedding and the untied LM head (113,661,696 with the 258 ids of the byte-level
+     * tokenizer that {@code saferlhf data tokenizer byte-level} writes).
+     */
+    public static ModelConfig llama113M(int vocabSize) {
+        return new ModelConfig("llama", vocabSize, 768, 12, 12, 12, 3072, 512, 1e-6, 10000.0, false, false, 1, 2, 0);
+    }
+
     /** Number of parameters of a model with this config. */
     public long parameterCount() {
         long h = hiddenSize, v = vocabSize, i = intermediateSize, kv = (long) numKvHeads * headDim();

@@ -138,6 +138,13 @@ public final class Nd {
         return below.minimum(vocab - 1);                                      // (B)
     }
 
+    /** The number of elements of {@code arrays}: a parameter count. */
+    public static long count(Collection<NDArray> arrays) {
+        long n = 0;
+        for (NDArray a : arrays) n += a.size();
+        return n;
+    }
+
     /**
      * Clips gradients in place to global L2 norm {@code maxNorm} (torch.nn.utils.clip_grad_norm_); parameters without a
      * gradient are skipped. Every gradient array fetched is closed.

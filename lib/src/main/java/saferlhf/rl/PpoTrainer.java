@@ -82,6 +82,7 @@ public final class PpoTrainer implements AutoCloseable {
     private final ArrayDeque<Double> episodeCosts = new ArrayDeque<>();
     private double logLambda;
     private long globalStep;
+    private double generationSeconds;      // the last rollout's sampling time (time/generation_seconds)
 
     /**
      * One rollout, row-major on the host: B sequences of length T (left-padded prompt of width S, then the response).
@@ -273,6 +274,9 @@ public final class PpoTrainer implements AutoCloseable {
              AdamW costCriticOptimizer = costCritic == null ? null
                      : new AdamW(costCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
             if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+            System.out.printf("%s: trainable parameters: actor %,d, reward critic %,d%s%n", config.algorithm(),
+                    Nd.count(actor.trainableParameters().values()), Nd.count(rewardCritic.trainableParameters().values()),
+                    costCritic == null ? "" : String.format(", cost critic %,d", Nd.count(costCritic.trainableParameters().values())));
             try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
                 Progress progress = new Progress(config.algorithm(), totalSteps);
                 for (long rollout = globalStep / stepsPerRollout; rollout < totalRollouts && globalStep < stopAtStep; rollout++) {
@@ -282,12 +286,19 @@ public final class PpoTrainer implements AutoCloseable {
                     List<PromptRecord> batch = new ArrayList<>();
                     for (int i = from; i < Math.min(order.length, from + config.perDevicePromptBatchSize()); i++) batch.add(prompts.get(order[i]));
 
+                    long rolloutStarted = System.nanoTime();
                     Rollout data = rollout(batch, config.seed() * 1_000_003L + rollout);
+                    double rolloutSeconds = (System.nanoTime() - rolloutStarted) / 1e9;
+                    int stepsOfRollout = config.updateIters() * ((data.size() + config.perDeviceTrainBatchSize() - 1)
+                            / config.perDeviceTrainBatchSize());
                     for (int iteration = 0; iteration < config.updateIters(); iteration++) {
                         for (int micro = 0; micro < data.size(); micro += config.perDeviceTrainBatchSize()) {
                             int to = Math.min(data.size(), micro + config.perDeviceTrainBatchSize());
+                            long updateStarted = System.nanoTime();
                             Map<String, Double> logged = rlStep(data, micro, to, actorSchedule.lr((int) globalStep),
                                     criticSchedule.lr((int) globalStep), actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
+                            logged.putAll(timings(data, micro, to, (System.nanoTime() - updateStarted) / 1e9,
+                                    iteration == 0 && micro == 0 ? rolloutSeconds : Double.NaN, rolloutSeconds / stepsOfRollout));
                             globalStep++;
                             if (globalStep % config.evalInterval() == 0 || globalStep == totalSteps) {
                                 lastEval = evaluate();
@@ -320,6 +331,43 @@ public final class PpoTrainer implements AutoCloseable {
         return new TrainingLoop.Result(globalStep, totalSteps, finished, lastEval, modelFolder, (System.nanoTime() - started) / 1e9);
     }
 
+    /**
+     * The {@code time/} metrics of an rl step, rollout and update apart. Every step: {@code time/update_seconds} (the
+     * advantages, the actor's forward, backward and AdamW step, PTX included, and both critics'), {@code time/update_tokens}
+     * (the non-padding tokens, prompt and response, of its micro-batch's sequences, each read by the actor and every
+     * critic, forward and backward; PTX tokens are not counted), {@code time/update_tokens_per_second},
+     * {@code time/sequences} and {@code time/padded_length} (the micro-batch's rows and the rollout's padded length), and
+     * {@code time/step_seconds} (the update plus the rollout's wall time shared equally among the rl steps that use it,
+     * so that the steps sum to the training time without evaluation and checkpoints). The first step of each rollout
+     * also: {@code time/rollout_seconds} (generation, then the actor's, the reference's, the reward and cost models' and
+     * the critics' forward passes over the sequences), {@code time/generation_seconds} (its sampling part),
+     * {@code time/generated_tokens}, {@code time/rollout_tokens} (the non-padding tokens of all its sequences) and
+     * {@code time/rollout_tokens_per_second}.
+     */
+    private Map<String, Double> timings(Rollout r, int from, int to, double updateSeconds, double rolloutSeconds,
+                                        double rolloutShare) {
+        Map<String, Double> timings = new LinkedHashMap<>();
+        long updateTokens = 0;
+        for (int i = from * r.length(); i < to * r.length(); i++) updateTokens += r.mask()[i];
+        timings.put(TrainingLoop.TIME + "step_seconds", updateSeconds + rolloutShare);
+        timings.put(TrainingLoop.TIME + "update_seconds", updateSeconds);
+        timings.put(TrainingLoop.TIME + "update_tokens", (double) updateTokens);
+        timings.put(TrainingLoop.TIME + "update_tokens_per_second", updateTokens / updateSeconds);
+        timings.put(TrainingLoop.TIME + "sequences", (double) (to - from));
+        timings.put(TrainingLoop.TIME + "padded_length", (double) r.length());
+        if (!Double.isNaN(rolloutSeconds)) {
+            long rolloutTokens = 0, generated = 0;
+            for (long m : r.mask()) rolloutTokens += m;
+            for (int g : r.generatedLengths()) generated += g;
+            timings.put(TrainingLoop.TIME + "rollout_seconds", rolloutSeconds);
+            timings.put(TrainingLoop.TIME + "generation_seconds", generationSeconds);
+            timings.put(TrainingLoop.TIME + "generated_tokens", (double) generated);
+            timings.put(TrainingLoop.TIME + "rollout_tokens", (double) rolloutTokens);
+            timings.put(TrainingLoop.TIME + "rollout_tokens_per_second", rolloutTokens / rolloutSeconds);
+        }
+        return timings;
+    }
+
     // ---- rollout (the reference's generate + post_rollout) ---------------------------------------------------------
 
     /** Samples responses for {@code batch} and scores them: log-probs, reference log-probs, reward, cost, values. */
@@ -329,7 +377,9 @@ public final class PpoTrainer implements AutoCloseable {
         Tokenizer.Batch promptBatch = tokenizer.pad(rows, config.maxLength() - 1, Tokenizer.Padding.LEFT);
         Generation.Config generation = new Generation.Config(config.maxLength() - promptBatch.length(), true,
                 config.temperature(), 0, config.topP(), config.repetitionPenalty(), seed);
+        long generationStarted = System.nanoTime();
         Generation.Output out = Generation.generate(actor, promptBatch, generation, tokenizer);
+        generationSeconds = (System.nanoTime() - generationStarted) / 1e9;
         int size = out.batch(), length = out.length();
         try (NDManager step = actor.manager().newSubManager()) {
             NDArray ids = out.sequences(step), mask = out.attentionMask(step);                     // (B, T)

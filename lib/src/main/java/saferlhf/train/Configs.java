@@ -52,7 +52,7 @@ public final class Configs {
     public static void requireModel(String key, String path) {
         if (path == null || path.isBlank()) {
             throw new ConfigException(key + " must be given: a Hugging Face model folder (config.json, "
-                    + "model.safetensors, tokenizer.json) or a model preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)", null);
+                    + "model.safetensors, tokenizer.json) or a model preset (" + Models.PRESETS + ")", null);
         }
     }
 

@@ -127,7 +127,10 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         List<Pair> batch = new ArrayList<>(examples.length);
         for (int i : examples) batch.add(train.get(i));
         PreferenceLosses.Dpo dpo = dpo(batch, step);
-        return new TrainingLoop.Loss(dpo.loss(), dpo.metrics("train/"));
+        List<long[]> rows = new ArrayList<>(2 * batch.size());
+        for (Pair p : batch) rows.add(p.better());
+        for (Pair p : batch) rows.add(p.worse());
+        return new TrainingLoop.Loss(dpo.loss(), dpo.metrics("train/"), TrainingLoop.BatchSize.of(rows, config.maxLength()));
     }
 
     /** Both models on one right-padded batch of 2n rows (the better sequences, then the worse ones), and the DPO loss. */

@@ -123,6 +123,20 @@ public final class MetricsLog implements Closeable {
         }
     }
 
+    /**
+     * The rows without the {@code time/} metrics ({@link TrainingLoop#TIME}: wall times and throughput, which differ from
+     * run to run), for comparing two runs step by step.
+     */
+    public static List<Map<String, Double>> withoutTimings(List<Map<String, Double>> rows) {
+        List<Map<String, Double>> kept = new ArrayList<>(rows.size());
+        for (Map<String, Double> row : rows) {
+            Map<String, Double> copy = new LinkedHashMap<>(row);
+            copy.keySet().removeIf(key -> key.startsWith(TrainingLoop.TIME));
+            kept.add(copy);
+        }
+        return kept;
+    }
+
     /** Reads a {@code metrics.jsonl} file; a line that is not JSON is an {@link InputError} naming the file and line. */
     public static List<Map<String, Double>> read(Path file) throws IOException {
         List<Map<String, Double>> rows = new ArrayList<>();

@@ -18,7 +18,7 @@ import saferlhf.util.InputError;
 /**
  * Where a stage's model and tokenizer come from. {@code model_name_or_path} is a model folder (this kit's, or a
  * Hugging Face one placed locally), a LoRA adapter folder (loaded as its base with the adapters merged in) or a preset that starts from random weights: {@code preset:tiny-llama},
- * {@code preset:tiny-gpt2}, {@code preset:llama-10m}. The tokenizer is the {@code tokenizer} key when given, else
+ * {@code preset:tiny-gpt2}, {@code preset:llama-10m}, {@code preset:llama-113m}. The tokenizer is the {@code tokenizer} key when given, else
  * the model folder's {@code tokenizer.json} (an adapter folder without one: its base's); BeaverWorld's only for a preset,
  * whose fresh weights are sized to it. A model folder without a {@code tokenizer.json} is refused: its weights were
  * trained with their own tokenizer, and BeaverWorld's in its place would feed them other ids without a word.
@@ -27,6 +27,8 @@ public final class Models {
     private Models() {}
 
     public static final String PRESET_PREFIX = "preset:";
+    /** The presets, as error messages list them. */
+    static final String PRESETS = "preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m, preset:llama-113m";
 
     /** The tokenizer for a stage ({@code modelNameOrPath} given by the key {@code model_name_or_path}). */
     public static Tokenizer tokenizer(String tokenizer, String modelNameOrPath) throws IOException {
@@ -57,8 +59,9 @@ public final class Models {
             case "tiny-llama" -> ModelConfig.tinyLlama(vocabSize);
             case "tiny-gpt2" -> ModelConfig.tinyGpt2(vocabSize);
             case "llama-10m" -> ModelConfig.llama10M(vocabSize);
+            case "llama-113m" -> ModelConfig.llama113M(vocabSize);
             default -> throw new Configs.ConfigException("unknown model preset '" + name
-                    + "' (presets: preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)", null);
+                    + "' (presets: " + PRESETS + ")", null);
         };
     }
 
@@ -109,12 +112,11 @@ public final class Models {
         Path folder = KitPaths.resolve(modelNameOrPath);
         Path existing = AtomicFiles.existingFolder(folder);
         if (!Files.exists(existing)) {
-            throw new InputError(folder, "no such model folder, and not a preset (preset:tiny-llama, "
-                    + "preset:tiny-gpt2, preset:llama-10m)");
+            throw new InputError(folder, "no such model folder, and not a preset (" + PRESETS + ")");
         }
         if (!ModelFiles.isModelOrAdapterFolder(folder)) {
             throw new InputError(folder, "not a model folder (no config.json), not a LoRA adapter folder "
-                    + "(no adapter_config.json) and not a preset (preset:tiny-llama, preset:tiny-gpt2, preset:llama-10m)");
+                    + "(no adapter_config.json) and not a preset (" + PRESETS + ")");
         }
         return folder;
     }

@@ -168,11 +168,12 @@ public final class ScoreTrainer implements TrainingLoop.Stage, AutoCloseable {
                     : PreferenceLosses.rewardSequenceWise(higher, lower, regularization);
         }
         NDArray accuracy = higher.gt(lower).toType(DataType.FLOAT32, false).mean();
-        if (!config.isCost()) return new TrainingLoop.Loss(loss, Map.of("train/accuracy", accuracy));
+        TrainingLoop.BatchSize size = TrainingLoop.BatchSize.of(rows, config.maxLength());
+        if (!config.isCost()) return new TrainingLoop.Loss(loss, Map.of("train/accuracy", accuracy), size);
         // accuracy_sign: mean over both responses of (cost_sign * end_cost > 0)
         NDArray signAccuracy = NDArrays.concat(new NDList(higher.mul(higherSign), lower.mul(lowerSign)))
                 .gt(Nd.scalar(step, 0f)).toType(DataType.FLOAT32, false).mean();
-        return new TrainingLoop.Loss(loss, Map.of("train/accuracy", accuracy, "train/accuracy_sign", signAccuracy));
+        return new TrainingLoop.Loss(loss, Map.of("train/accuracy", accuracy, "train/accuracy_sign", signAccuracy), size);
     }
 
     /**

@@ -82,7 +82,8 @@ public final class SftTrainer implements TrainingLoop.Stage, AutoCloseable {
     public TrainingLoop.Loss loss(int[] examples, NDManager step) {
         List<Tokenizer.Sft> batch = new ArrayList<>();
         for (int i : examples) batch.add(train.get(i));
-        return new TrainingLoop.Loss(responseNll(model, tokenizer, batch, config.maxLength(), step), Map.of());
+        return new TrainingLoop.Loss(responseNll(model, tokenizer, batch, config.maxLength(), step), Map.of(),
+                TrainingLoop.BatchSize.of(batch.stream().map(Tokenizer.Sft::ids).toList(), config.maxLength()));
     }
 
     /**

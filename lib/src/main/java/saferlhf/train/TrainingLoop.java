@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.SplittableRandom;
 import saferlhf.KitPaths;
@@ -63,8 +64,36 @@ public final class TrainingLoop {
         void restore(Path folder) throws IOException;
     }
 
-    /** A micro-batch's loss (0-d) and extra metrics (0-d arrays, averaged over the micro-batches of a step). */
-    public record Loss(NDArray loss, Map<String, NDArray> metrics) {}
+    /**
+     * A micro-batch's loss (0-d), extra metrics (0-d arrays, averaged over the micro-batches of a step) and its size in
+     * tokens for the {@code time/} metrics (null when the stage does not say: {@code time/tokens_per_second} is then left
+     * out).
+     */
+    public record Loss(NDArray loss, Map<String, NDArray> metrics, BatchSize size) {
+        public Loss(NDArray loss, Map<String, NDArray> metrics) { this(loss, metrics, null); }
+    }
+
+    /** A micro-batch's sequences: how many, their non-padding tokens, and the length they are padded to. */
+    public record BatchSize(int sequences, long tokens, int paddedLength) {
+        /** Of {@code rows} as {@link saferlhf.model.Tokenizer#pad} pads them: truncated at {@code maxLength}, padded to the longest. */
+        public static BatchSize of(List<long[]> rows, int maxLength) {
+            long tokens = 0;
+            int padded = 0;
+            for (long[] row : rows) {
+                int length = Math.min(row.length, maxLength);
+                tokens += length;
+                padded = Math.max(padded, length);
+            }
+            return new BatchSize(rows.size(), tokens, padded);
+        }
+    }
+
+    /**
+     * The prefix of the timing metrics ({@code time/step_seconds}, {@code time/tokens_per_second}, ...): wall time and
+     * throughput of each step, never a reference metric name; they differ from run to run (compare runs without them:
+     * {@link MetricsLog#withoutTimings}).
+     */
+    public static final String TIME = "time/";
 
     /** Thrown when the loss becomes NaN or infinite. */
     public static final class TrainingDiverged extends RuntimeException {
@@ -128,6 +157,7 @@ public final class TrainingLoop {
         }
         Configs.save((Record) args, runDir.resolve("arguments.json"));
         Engine.getInstance().setRandomSeed((int) args.seed());
+        System.out.printf("%s: %,d trainable parameters%n", stage.name(), Nd.count(stage.parameters().values()));
 
         Map<String, Double> lastEval = Map.of();
         long step = resumedStep;
@@ -138,24 +168,28 @@ public final class TrainingLoop {
             for (int epoch = (int) (step / stepsPerEpoch); epoch < args.epochs() && step < stopAtStep; epoch++) {
                 int[] order = permutation(stage.trainSize(), args.seed(), epoch);
                 for (int inEpoch = (int) (step - (long) epoch * stepsPerEpoch); inEpoch < stepsPerEpoch && step < stopAtStep; inEpoch++) {
+                    long stepStarted = System.nanoTime();
                     double lr = schedule.lr((int) step);
                     Map<String, Double> logged = new LinkedHashMap<>();
                     int firstMicro = inEpoch * args.gradientAccumulationSteps();
                     int microBatches = Math.min(args.gradientAccumulationSteps(), microBatchesPerEpoch - firstMicro);
+                    List<BatchSize> sizes = new java.util.ArrayList<>();
                     for (int micro = 0; micro < microBatches; micro++) {
                         int from = (firstMicro + micro) * args.perDeviceTrainBatchSize();
                         int[] examples = java.util.Arrays.copyOfRange(order, from,
                                 Math.min(order.length, from + args.perDeviceTrainBatchSize()));
-                        accumulate(stage, examples, microBatches, step + 1, logged);
+                        sizes.add(accumulate(stage, examples, microBatches, step + 1, logged));
                     }
                     double gradNorm = Nd.clipGradNorm(stage.parameters().values(), args.maxGradNorm());
                     optimizer.step(lr);
                     step++;
+                    double stepSeconds = (System.nanoTime() - stepStarted) / 1e9;   // no evaluation, no checkpoint
 
                     logged.replaceAll((k, v) -> v / microBatches);
                     logged.put("train/lr", lr);
                     logged.put("train/grad_norm", gradNorm);
                     logged.put("train/epoch", epoch + (inEpoch + 1.0) / stepsPerEpoch);
+                    logged.putAll(timings(stepSeconds, sizes));
                     boolean epochEnd = inEpoch == stepsPerEpoch - 1;
                     boolean evalDue = switch (args.evalStrategy()) {
                         case "steps" -> step % args.evalInterval() == 0 || step == totalSteps;
@@ -186,8 +220,26 @@ public final class TrainingLoop {
         }
     }
 
-    /** One micro-batch: forward and loss, backward of loss / accumulation, metrics read back. */
-    private static void accumulate(Stage stage, int[] examples, int accumulation, long step, Map<String, Double> logged) {
+    /**
+     * {@code time/step_seconds} (forward, backward, clipping and the AdamW step of every micro-batch: evaluation and
+     * checkpoints are not in it); when the stage gives its batch sizes, {@code time/tokens} (the non-padding tokens of
+     * the step's sequences), {@code time/tokens_per_second} (their quotient), {@code time/sequences} and
+     * {@code time/padded_length} (the longest micro-batch's padded length).
+     */
+    static Map<String, Double> timings(double stepSeconds, List<BatchSize> sizes) {
+        Map<String, Double> timings = new LinkedHashMap<>();
+        timings.put(TIME + "step_seconds", stepSeconds);
+        if (sizes.isEmpty() || sizes.stream().anyMatch(java.util.Objects::isNull)) return timings;
+        long tokens = sizes.stream().mapToLong(BatchSize::tokens).sum();
+        timings.put(TIME + "tokens", (double) tokens);
+        timings.put(TIME + "tokens_per_second", tokens / stepSeconds);
+        timings.put(TIME + "sequences", (double) sizes.stream().mapToInt(BatchSize::sequences).sum());
+        timings.put(TIME + "padded_length", (double) sizes.stream().mapToInt(BatchSize::paddedLength).max().orElse(0));
+        return timings;
+    }
+
+    /** One micro-batch: forward and loss, backward of loss / accumulation, metrics read back; returns its size (or null). */
+    private static BatchSize accumulate(Stage stage, int[] examples, int accumulation, long step, Map<String, Double> logged) {
         try (NDManager scope = stage.parameters().values().iterator().next().getManager().newSubManager();
              GradientCollector collector = Engine.getInstance().newGradientCollector()) {
             Loss loss = stage.loss(examples, scope);
@@ -199,6 +251,7 @@ public final class TrainingLoop {
             }
             logged.merge("train/loss", value, Double::sum);
             loss.metrics().forEach((name, metric) -> logged.merge(name, (double) metric.getFloat(), Double::sum));
+            return loss.size();
         }
     }
 

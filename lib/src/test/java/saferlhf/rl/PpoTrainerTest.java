@@ -97,7 +97,8 @@ class PpoTrainerTest {
         Map<String, HostTensor> a = ModelFiles.readWeights(uninterrupted.modelFolder());
         Map<String, HostTensor> b = ModelFiles.readWeights(dir.resolve("resumed/model"));
         for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), name);
-        assertEquals(MetricsLog.read(dir.resolve("whole/metrics.jsonl")), MetricsLog.read(dir.resolve("resumed/metrics.jsonl")));
+        assertEquals(MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("whole/metrics.jsonl"))),
+                MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("resumed/metrics.jsonl"))));
         for (String metric : List.of("train/actor_loss", "train/reward_critic_loss", "train/cost_critic_loss", "train/lambda",
                 "train/episode_cost", "train/reward", "train/cost", "train/kl_divergence", "train/ptx_loss",
                 "train/reward_with_kl_penalty", "train/cost_advantage", "train/mean_generated_length")) {
@@ -134,7 +135,7 @@ class PpoTrainerTest {
             for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), part + ": " + name);
         }
         List<Map<String, Double>> metrics = MetricsLog.read(dir.resolve("whole/metrics.jsonl"));
-        assertEquals(metrics, MetricsLog.read(dir.resolve("resumed/metrics.jsonl")));
+        assertEquals(MetricsLog.withoutTimings(metrics), MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("resumed/metrics.jsonl"))));
         // the first rollout's actor has B = 0: exactly its reference; later rollouts drift from the frozen base
         assertEquals(0.0, metrics.get(0).get("train/kl_divergence"), 0.0);
         assertNotEquals(0.0, metrics.get(4).get("train/kl_divergence"), "the reference is not the moving actor");
@@ -185,6 +186,34 @@ class PpoTrainerTest {
         double scale = Math.max(Math.abs(a.get("train/reward")), Math.abs(a.get("train/cost")));
         assertEquals(a.get("train/reward"), b.get("train/reward"), 0.01 * scale, "mean reward within 1% of the scores' scale");
         assertEquals(a.get("train/cost"), b.get("train/cost"), 0.01 * scale, "mean cost within 1% of the scores' scale");
+    }
+
+    @Test
+    void everyRlStepLogsItsUpdateTimeAndTheFirstStepOfARolloutItsRolloutTime(@TempDir Path dir) throws Exception {
+        PpoTrainer.train(config("ppo-lag", dir, "train_datasets=BeaverWorld-RL/train:8/-1"));
+        List<Map<String, Double>> rows = MetricsLog.read(dir.resolve("metrics.jsonl"));
+        assertEquals(2, rows.size(), "8 prompts, micro-batches of 4: one rollout, two rl steps");
+        for (Map<String, Double> row : rows) {
+            for (String key : List.of("time/step_seconds", "time/update_seconds", "time/update_tokens", "time/update_tokens_per_second",
+                    "time/sequences", "time/padded_length")) {
+                assertTrue(row.containsKey(key) && row.get(key) > 0 && Double.isFinite(row.get(key)), key + " in " + row);
+            }
+            assertEquals(4.0, row.get("time/sequences"));
+            assertTrue(row.get("time/update_tokens") <= 4 * row.get("time/padded_length"));
+        }
+        Map<String, Double> first = rows.get(0), second = rows.get(1);
+        for (String key : List.of("time/rollout_seconds", "time/generation_seconds", "time/generated_tokens", "time/rollout_tokens",
+                "time/rollout_tokens_per_second")) {
+            assertTrue(first.containsKey(key) && first.get(key) > 0, key + " in " + first);
+            assertFalse(second.containsKey(key), "logged once a rollout: " + key);
+        }
+        assertTrue(first.get("time/generation_seconds") < first.get("time/rollout_seconds"));
+        assertEquals(first.get("time/rollout_tokens"), first.get("time/update_tokens") + second.get("time/update_tokens"),
+                "update_iters 1: the two micro-batches read every sequence of the rollout once");
+        assertTrue(first.get("time/generated_tokens") < first.get("time/rollout_tokens"));
+        double share = first.get("time/rollout_seconds") / 2;
+        assertEquals(first.get("time/update_seconds") + share, first.get("time/step_seconds"), 1e-9);
+        assertEquals(second.get("time/update_seconds") + share, second.get("time/step_seconds"), 1e-9);
     }
 
     @Test
