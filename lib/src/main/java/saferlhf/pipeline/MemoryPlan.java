@@ -34,7 +34,8 @@ import saferlhf.train.TrainingArguments;
  *       the logits.</li>
  *   <li><b>KV cache</b>: 2 layers B K T.</li>
  * </ul>
- * GPT-2 blocks are estimated with the same counts (K = H). Checked against measured peaks in {@code docs/real-models.md}.
+ * GPT-2 blocks are estimated with the same counts (K = H). Checked against measured peaks in {@code docs/memory.md}
+ * (bench memory) and {@code docs/real-models.md} (the stages at 113M).
  */
 public final class MemoryPlan {
     private MemoryPlan() {}
@@ -82,11 +83,33 @@ public final class MemoryPlan {
 
     private static double kvWidth(ModelConfig c) { return (double) c.numKvHeads() * c.headDim(); }
 
-    /** What autograd keeps for backward over the whole model, for {@code seqs} sequences of {@code len} tokens. */
+    /** What autograd keeps for backward over the whole model, for {@code seqs} sequences of {@code len} tokens, full fine-tuning. */
     static double trainingActivations(ModelConfig c, long seqs, long len, boolean languageModelHead) {
+        return trainingActivations(c, seqs, len, languageModelHead, null);
+    }
+
+    /**
+     * As {@link #trainingActivations(ModelConfig, long, long, boolean)} with LoRA adapters ({@code lora}, null: full
+     * fine-tuning). A frozen weight needs no gradient, so backward through it keeps less: a projection's input is kept
+     * only when the projection trains (or carries an adapter), a norm's output only when its weight trains. Per layer:
+     * always the block's input, q scaled, k, v, the softmax, the MLP half's input, gate, sigmoid, their product and up
+     * (3 H + 2 K + 4 I + n L T); with the attention's input projections adapted (or trained) the normed input (H), with
+     * o_proj its input (H), with gate_proj or up_proj the MLP's normed input (H), with down_proj the activation (I),
+     * and with trained norms both norms' quotients (2 H).
+     */
+    static double trainingActivations(ModelConfig c, long seqs, long len, boolean languageModelHead, LoraConfig lora) {
         double tokens = (double) seqs * len, h = c.hiddenSize(), i = c.intermediateSize();
-        double perLayer = tokens * (8 * h + 2 * kvWidth(c) + 5 * i) + (double) seqs * c.numHeads() * len * len;
-        double head = tokens * 3 * h + (languageModelHead ? 2 * tokens * c.vocabSize() : 0);
+        java.util.function.Predicate<String> trains = module -> lora == null
+                || lora.targetsFor(c).stream().anyMatch(t -> module.equals(t) || module.endsWith("." + t) || t.endsWith(module));
+        boolean gpt2 = c.isGpt2();
+        double kept = 3 * h + 2 * kvWidth(c) + 4 * i;
+        if (trains.test(gpt2 ? "c_attn" : "q_proj") || trains.test("k_proj") || trains.test("v_proj")) kept += h;
+        if (trains.test(gpt2 ? "attn.c_proj" : "o_proj")) kept += h;
+        if (trains.test(gpt2 ? "c_fc" : "gate_proj") || trains.test("up_proj")) kept += h;
+        if (trains.test(gpt2 ? "mlp.c_proj" : "down_proj")) kept += i;
+        if (lora == null) kept += 2 * h;
+        double perLayer = tokens * kept + (double) seqs * c.numHeads() * len * len;
+        double head = tokens * (lora == null ? 3 : 1) * h + (languageModelHead ? 2 * tokens * c.vocabSize() : 0);
         double backward = perLayer; // the gradients of one layer's activations while backward passes through it
         return FP32 * (c.numLayers() * perLayer + head + backward);
     }
@@ -167,7 +190,7 @@ public final class MemoryPlan {
         List<Part> parts = new ArrayList<>();
         parts.add(same("runtime", RUNTIME_MIB * MIB, "JVM + libtorch"));
         trained(parts, "policy", c, cfg.lora());
-        parts.add(same("activations (training)", trainingActivations(c, cfg.perDeviceTrainBatchSize(), cfg.maxLength(), true),
+        parts.add(same("activations (training)", trainingActivations(c, cfg.perDeviceTrainBatchSize(), cfg.maxLength(), true, cfg.lora()),
                 cfg.perDeviceTrainBatchSize() + " x " + cfg.maxLength() + " tokens"));
         return new Plan("sft " + describe(c), parts, notes(cfg));
     }
@@ -179,7 +202,7 @@ public final class MemoryPlan {
         parts.add(same("runtime", RUNTIME_MIB * MIB, "JVM + libtorch"));
         trained(parts, cfg.scoreType() + " model", c, cfg.lora());
         int seqs = 2 * cfg.perDeviceTrainBatchSize();
-        parts.add(same("activations (training)", trainingActivations(c, seqs, cfg.maxLength(), false),
+        parts.add(same("activations (training)", trainingActivations(c, seqs, cfg.maxLength(), false, cfg.lora()),
                 seqs + " x " + cfg.maxLength() + " tokens (better and worse of each pair)"));
         return new Plan(cfg.scoreType() + " model " + describe(c), parts, notes(cfg));
     }
@@ -192,7 +215,7 @@ public final class MemoryPlan {
         trained(parts, "policy", c, cfg.lora());
         if (cfg.lora() == null) parts.add(part("reference policy (frozen)", weights(c), weights(c) / 2, params(c.parameterCount())));
         int seqs = 2 * cfg.perDeviceTrainBatchSize();
-        parts.add(same("activations (training)", trainingActivations(c, seqs, cfg.maxLength(), true),
+        parts.add(same("activations (training)", trainingActivations(c, seqs, cfg.maxLength(), true, cfg.lora()),
                 seqs + " x " + cfg.maxLength() + " tokens (better and worse of each pair)"));
         return new Plan("dpo " + describe(c), parts, notes(cfg));
     }
@@ -222,7 +245,8 @@ public final class MemoryPlan {
         if (cost != null) parts.add(part("cost model (frozen)", weights(cost), weights(cost) / 2, params(cost.parameterCount())));
         int prompts = cfg.perDevicePromptBatchSize(), train = cfg.perDeviceTrainBatchSize(), len = cfg.maxLength();
         double rollout = kvCache(actor, prompts, len) + forwardTransient(actor, prompts, len, len, true);
-        double update = Math.max(trainingActivations(actor, train, len, true), trainingActivations(rewardCritic, train, len, false));
+        double update = Math.max(trainingActivations(actor, train, len, true, cfg.actorLora()),
+                trainingActivations(rewardCritic, train, len, false, cfg.criticLora()));
         String phase = rollout > update
                 ? "rollout: KV cache of " + prompts + " x " + len + " + a no-grad forward pass of them"
                 : "update: " + train + " x " + len + " tokens through the actor (critics after it)";

@@ -35,6 +35,9 @@ class MemoryPlanTest {
         // KV cache: 2 layers x 2 (k, v) x B 3 x K 4 x T 7
         assertEquals(4 * 2 * 2 * 3 * 4 * 7.0, MemoryPlan.kvCache(SMALL, 3, 7));
         assertEquals(4.0 * SMALL.parameterCount(), MemoryPlan.weights(SMALL));
+        // LoRA on q_proj, v_proj: frozen projections and norms keep less: per token 3*8 + 2*4 + 4*16 + 8 (the normed input
+        // the adapters read) = 104 floats, so a layer is 15 x 104 + 150 = 1,710; head 15 x 8 + 2 x 15 x 10 = 420
+        assertEquals(4 * (2 * 1710.0 + 420 + 1710), MemoryPlan.trainingActivations(SMALL, 3, 5, true, LoraConfig.of(4, 8, 0, "q_proj,v_proj")));
     }
 
     @Test
@@ -56,8 +59,11 @@ class MemoryPlanTest {
         long adapters = 6L * 8 * ((384 + 384) + (384 + 128));
         assertEquals(adapters, saferlhf.model.Lora.parameterCount(c, LoraConfig.of(8, 16, 0, "q_proj,v_proj")));
         double mib = 1024.0 * 1024.0;
-        assertEquals(a.peakMib() - 3 * 4.0 * c.parameterCount() / mib + 4 * 4.0 * adapters / mib, b.peakMib(), 1e-6,
-                "LoRA: no gradients or moments for the base, four copies of the adapters");
+        double activations = (MemoryPlan.trainingActivations(c, 16, 96, true)
+                - MemoryPlan.trainingActivations(c, 16, 96, true, lora.lora())) / mib;
+        assertTrue(activations > 0, "frozen weights keep fewer activations");
+        assertEquals(a.peakMib() - 3 * 4.0 * c.parameterCount() / mib + 4 * 4.0 * adapters / mib - activations, b.peakMib(), 1e-6,
+                "LoRA: no gradients or moments for the base, four copies of the adapters, fewer activations");
     }
 
     @Test
