@@ -4,10 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -26,21 +23,8 @@ final class ChildJvm {
      * @return the child's last JSON line, with {@code fresh_jvm: true}
      */
     static ObjectNode run(List<String> mainArgs, int threads) {
-        String java = ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        List<String> cmd = new ArrayList<>(List.of(java));
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (!arg.startsWith("-agentlib") && !arg.startsWith("-javaagent") && !arg.startsWith("-Dai.djl.pytorch.num_threads")) cmd.add(arg);
-        }
-        if (threads > 0) cmd.add("-Dai.djl.pytorch.num_threads=" + threads);
-        cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), "saferlhf.cli.Main"));
-        cmd.addAll(mainArgs);
         try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
-            pb.environment().put("OMP_WAIT_POLICY", ModelBenchmarks.OMP_WAIT_POLICY);
-            if (threads > 0) {
-                pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
-                pb.environment().put("MKL_NUM_THREADS", String.valueOf(threads));
-            }
+            ProcessBuilder pb = saferlhf.util.KitJvm.command(mainArgs, threads).redirectError(ProcessBuilder.Redirect.INHERIT);
             Process p = pb.start();
             String stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             int rc = p.waitFor();

@@ -57,7 +57,7 @@ public final class ModelBenchmarks {
      * (spinning) policy, 2 threads on 2 cores shared with another busy process took 10-13 s a step here instead of 1 s,
      * for libtorch in the JVM as for PyTorch's 2x1 setting.
      */
-    public static final String OMP_WAIT_POLICY = System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE");
+    public static final String OMP_WAIT_POLICY = saferlhf.util.KitJvm.OMP_WAIT_POLICY;
     static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -624,14 +624,7 @@ public final class ModelBenchmarks {
 
     /** A field of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current), -1 when unavailable. */
     public static double procStatusMb(String field) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(field + ":")) return Long.parseLong(line.replaceAll("[^0-9]", "")) / 1024.0;
-            }
-        } catch (IOException | NumberFormatException e) {
-            // not Linux
-        }
-        return -1;
+        return saferlhf.util.KitJvm.procStatusMib("self", field);
     }
 
     static String lastJsonLine(String text) {

@@ -11,6 +11,7 @@ import java.nio.file.NotDirectoryException;
 import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 import saferlhf.eval.ChatJudge;
+import saferlhf.pipeline.StageGraph;
 import saferlhf.train.TrainingLoop;
 import saferlhf.util.InputError;
 
@@ -22,6 +23,7 @@ import saferlhf.util.InputError;
  *       code that found it names the file, line and key); or the command itself failing with an I/O error on a file it was
  *       pointed at (see {@link #io});</li>
  *   <li>3: training diverged (a NaN or infinite loss);</li>
+ *   <li>a reproduction's stage that failed in a child JVM: that JVM's exit code, with its error line and its log;</li>
  *   <li>1: the model judge's endpoint kept failing, or an internal error: a bug in the kit, printed with its stack trace
  *       and what happened.</li>
  * </ul>
@@ -51,9 +53,13 @@ final class Errors implements CommandLine.IExecutionExceptionHandler, CommandLin
         InputError input = find(e, InputError.class);
         Throwable io = io(e);
         ChatJudge.JudgeException judge = find(e, ChatJudge.JudgeException.class);
+        StageGraph.StageFailed stage = find(e, StageGraph.StageFailed.class);
         String line;
         int code;
-        if (diverged != null) {
+        if (stage != null) { // a reproduction's stage failed in its own JVM, which printed its error to the stage's log
+            line = stage.getMessage();
+            code = stage.exitCode();
+        } else if (diverged != null) {
             line = diverged.getMessage();
             code = EXIT_DIVERGED;
         } else if (input != null) {

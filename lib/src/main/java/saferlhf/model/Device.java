@@ -58,4 +58,20 @@ public final class Device {
                 : device.isGpu() ? "device=auto: libtorch reports CUDA" : "device=auto: libtorch reports no CUDA";
         return "device: " + device + " (" + why + ")";
     }
+
+    /**
+     * Sets libtorch's intra-op threads of this process (torch.set_num_threads); a thread count is part of what makes a
+     * CPU run bit-reproducible, since reductions split their work by it. Starts the engine if needed.
+     */
+    public static void setIntraOpThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("threads must be >= 1, got " + threads);
+        Engine.getEngine("PyTorch"); // loads the natives
+        ai.djl.pytorch.jni.JniUtils.setNumThreads(threads);
+    }
+
+    /** libtorch's intra-op threads of this process (torch.get_num_threads). */
+    public static int intraOpThreads() {
+        Engine.getEngine("PyTorch");
+        return ai.djl.pytorch.jni.JniUtils.getNumThreads();
+    }
 }

@@ -56,16 +56,37 @@ final class Report {
         md.append(String.format(Locale.ROOT, "- cost model: sign accuracy vs labels %.3f, vs the judge %s; pairwise safety accuracy vs the judge %s%n%n",
                 cm.path("accuracy_sign").asDouble(), Reproduction.cell(cm, "judge_sign_accuracy", "%.3f", 1),
                 Reproduction.cell(cm, "judge_safety_accuracy", "%.3f", 1)));
-        md.append(String.format(Locale.ROOT, "Final lambda of PPO-Lagrangian: round 1 %.3f, round 2 %.3f.%n%n",
-                summary.get("final_lambda_round_1").asDouble(), summary.get("final_lambda_round_2").asDouble()));
-        md.append("## Wall time per stage (seconds)\n\n| stage | seconds |\n|---|---|\n");
-        summary.get("wall_seconds").fields().forEachRemaining(e -> md.append(String.format(Locale.ROOT, "| %s | %.1f |%n", e.getKey(), e.getValue().asDouble())));
+        java.util.List<String> lambdas = new java.util.ArrayList<>();
+        for (int k = 1; summary.has("final_lambda_round_" + k); k++) {
+            lambdas.add(String.format(Locale.ROOT, "round %d %.3f", k, summary.get("final_lambda_round_" + k).asDouble()));
+        }
+        md.append("Final lambda of PPO-Lagrangian: ").append(String.join(", ", lambdas)).append(".\n\n");
+        JsonNode run = summary.path("run");
+        md.append("## Timeline\n\n");
+        md.append(String.format(Locale.ROOT, "This invocation: %.1f s wall, %.1f s CPU (%.2f cores busy on average of %d), peak resident "
+                        + "memory %.0f MiB (this JVM and its running stages together); %d stage%s at once, %d intra-op thread%s each.%n%n",
+                run.path("wall_seconds").asDouble(), run.path("cpu_seconds").asDouble(),
+                run.path("cpu_seconds").asDouble() / Math.max(1e-9, run.path("wall_seconds").asDouble()), run.path("cores").asInt(),
+                run.path("peak_rss_mib").asDouble(), run.path("jobs").asInt(), run.path("jobs").asInt() == 1 ? "" : "s",
+                run.path("threads_per_stage").asInt(), run.path("threads_per_stage").asInt() == 1 ? "" : "s"));
+        md.append("![timeline](timeline.png)\n\n");
+        md.append("| stage | start (s) | end (s) | wall (s) | CPU (s) | threads | peak memory (MiB) |\n|---|---|---|---|---|---|---|\n");
         java.util.List<String> skipped = new java.util.ArrayList<>();
-        summary.path("skipped_stages").forEach(stage -> skipped.add(stage.asText()));
+        for (JsonNode t : summary.path("timeline")) {
+            if (t.path("skipped").asBoolean()) {
+                skipped.add(t.path("stage").asText());
+                continue;
+            }
+            md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %s | %d | %s |%n", t.path("stage").asText(),
+                    t.path("start_seconds").asDouble(), t.path("end_seconds").asDouble(), t.path("wall_seconds").asDouble(),
+                    t.has("cpu_seconds") ? String.format(Locale.ROOT, "%.1f", t.get("cpu_seconds").asDouble()) : "n/a",
+                    t.path("threads").asInt(), t.has("peak_rss_mib") ? String.format(Locale.ROOT, "%.0f", t.get("peak_rss_mib").asDouble()) : "n/a"));
+        }
         if (!skipped.isEmpty()) {
             md.append("\nSkipped by this invocation because already complete: ").append(String.join(", ", skipped))
-                    .append("; their times are those of the run that trained them, when it recorded them.\n");
+                    .append(" (their times in `summary.json` are those of the run that made them, when it recorded them).\n");
         }
+        md.append("\nA stage run in this JVM (`--jobs 1`) shares its peak memory with the others: n/a.\n");
         return md.toString();
     }
 

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
+import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -25,7 +26,6 @@ import saferlhf.eval.PreferenceScores;
 import saferlhf.explore.Charts;
 import saferlhf.model.Device;
 import saferlhf.model.Generation;
-import saferlhf.model.ModelFiles;
 import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.rl.PpoConfig;
@@ -41,22 +41,41 @@ import saferlhf.train.ScoreTrainer;
 import saferlhf.train.SftConfig;
 import saferlhf.train.SftTrainer;
 import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * The whole reproduction on BeaverWorld: SFT, reward model, cost model, PPO (RLHF baseline), two rounds of
  * PPO-Lagrangian (Safe RLHF), a reward-shaping sweep over fixed lambdas, DPO (on the helpfulness preferences), then
  * the evaluation of every policy by the ground-truth judge, the reward and cost models and Elo ratings from judged
- * battles, written as {@code report.md}, {@code summary.json} and PNG charts. A stage whose output is complete is skipped, so an interrupted reproduction
- * resumes where it stopped.
+ * battles, written as {@code report.md}, {@code summary.json} and PNG charts.
+ *
+ * <p>The stages form a graph ({@link StageGraph}): SFT; then the reward model, the cost model and DPO; then PPO, each
+ * reward-shaping run and PPO-Lagrangian round 1; each later round's labelled samples, score-model updates and
+ * PPO-Lagrangian run; one evaluation per policy. Independent stages run at the same time, each in a child JVM with its
+ * share of the cores, with results bit-identical to running them one after another. A stage whose output is complete is
+ * skipped, so an interrupted reproduction resumes where it stopped.
  *
  * @param preset    {@code quick} (CI, minutes) or {@code full}
  * @param outputDir the reproduction's folder
  * @param seed      the seed of every stage
+ * @param settings  {@code KIND.key=value} overrides of the presets, KIND one of {@link #KINDS}: {@code sft}, {@code rm},
+ *                  {@code cm}, {@code dpo}, {@code rl} (PPO, PPO-Lagrangian and reward shaping), {@code rounds}
+ *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round})
  */
-public record Reproduction(String preset, String outputDir, long seed) {
+public record Reproduction(String preset, String outputDir, long seed, List<String> settings) {
+
+    /** The kinds of stage {@code settings} address. */
+    public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     public Reproduction {
         Rounds.requireBeaverWorldPreset(preset); // paper or an unknown preset is refused before any folder is made
+        settings = List.copyOf(settings);
+        settingsOf(settings, "rounds"); // a bad KIND is refused now too
+    }
+
+    public Reproduction(String preset, String outputDir, long seed) {
+        this(preset, outputDir, seed, List.of());
     }
 
     /** Fixed lambdas of the reward-shaping sweep. */
@@ -64,97 +83,165 @@ public record Reproduction(String preset, String outputDir, long seed) {
         return preset.equals("quick") ? List.of(0.5, 2.0) : List.of(0.25, 1.0, 4.0);
     }
 
-    /** Runs every stage (skipping finished ones) and writes the report; returns the summary. */
+    /** Runs every stage (skipping finished ones) on this machine's cores ({@link StageGraph.Schedule#auto()}). */
     public ObjectNode run() throws IOException {
+        return run(StageGraph.Schedule.auto(), System.out);
+    }
+
+    /** Runs every stage (skipping finished ones) and writes the report; returns the summary. */
+    public ObjectNode run(StageGraph.Schedule schedule, PrintStream log) throws IOException {
         Path out = KitPaths.resolve(outputDir);
         Files.createDirectories(out);
-        StageClock clock = new StageClock(out.resolve("summary.json"));
-        String s = "seed=" + seed;
-
-        SftConfig sft = Configs.override(SftConfig.preset(preset), List.of(s, "output_dir=" + out.resolve("sft")));
-        Path sftModel = clock.time("sft", TrainingLoop.isComplete(sft), () -> SftTrainer.ensureTrained(sft));
-
-        ScoreModelConfig rm = Configs.override(ScoreModelConfig.preset(preset, "reward"),
-                List.of(s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("rm")));
-        Path rewardModel = clock.time("reward_model", TrainingLoop.isComplete(rm), () -> ScoreTrainer.ensureTrained(rm));
-
-        ScoreModelConfig cm = Configs.override(ScoreModelConfig.preset(preset, "cost"),
-                List.of(s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("cm")));
-        Path costModel = clock.time("cost_model", TrainingLoop.isComplete(cm), () -> ScoreTrainer.ensureTrained(cm));
-
-        List<String> models = List.of(s, "actor_model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
-                "cost_model_name_or_path=" + costModel);
-        Map<String, Path> policies = new LinkedHashMap<>();
-        policies.put("SFT", sftModel);
-
-        PpoConfig ppo = withOutput(PpoConfig.preset(preset, "ppo"), models, out.resolve("ppo"));
-        policies.put("PPO", clock.time("ppo", PpoTrainer.isComplete(ppo), () -> PpoTrainer.ensureTrained(ppo)));
-
-        PpoConfig lagrangian = withOutput(PpoConfig.preset(preset, "ppo-lag"), models, out.resolve("ppo-lag"));
-        List<Rounds.Round> rounds = clock.time("ppo_lag_rounds", ModelFiles.isComplete(out.resolve("rounds/round-2/ppo-lag/model")),
-                () -> Rounds.run(lagrangian, rm, cm, 2, preset.equals("quick") ? 128 : 1000, out.resolve("rounds").toString()));
-        for (Rounds.Round round : rounds) policies.put("PPO-Lag round " + round.round(), round.policy());
-
-        List<PpoConfig> sweep = new ArrayList<>();
-        for (double lambda : shapingLambdas(preset)) {
-            sweep.add(Configs.override(withOutput(PpoConfig.preset(preset, "ppo-reward-shaping"), models,
-                    out.resolve("shaping-lambda-" + lambda)), List.of("lambda_init=" + lambda, "lambda_max=" + Math.max(5.0, lambda))));
-        }
-        clock.time("reward_shaping_sweep", sweep.stream().allMatch(PpoTrainer::isComplete), () -> {
-            for (PpoConfig shaping : sweep) policies.put("Shaping lambda=" + shaping.lambdaInit(), PpoTrainer.ensureTrained(shaping));
-            return null;
-        });
-
-        DpoConfig dpo = Configs.override(DpoConfig.preset(preset), List.of(s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("dpo")));
-        policies.put("DPO", clock.time("dpo", TrainingLoop.isComplete(dpo), () -> DpoTrainer.ensureTrained(dpo)));
-
-        ObjectNode summary = clock.time("evaluation", false, () -> evaluate(policies, rewardModel, costModel, out, lagrangian));
-        clock.write(summary);
-        summary.put("final_lambda_round_1", lastLambda(out.resolve("rounds/round-1/ppo-lag")));
-        summary.put("final_lambda_round_2", lastLambda(out.resolve("rounds/round-2/ppo-lag")));
-        summary.set("reward_model", metricsOf(out.resolve("rm")));
-        summary.set("cost_model", metricsOf(out.resolve("cm")));
+        Plan plan = plan(out);
+        Path previous = out.resolve("summary.json");
+        Map<String, StageGraph.Timing> earlier = Files.isRegularFile(previous) ? StageGraph.timeline(JsonFiles.read(previous)) : Map.of();
+        StageGraph.Result result = plan.graph().run(schedule, stage -> childArgs(stage, schedule.threads()), out.resolve("logs"),
+                earlier, log);
+        ObjectNode summary = report(plan);
+        writeTimes(summary, result);
         AtomicFiles.writeString(out.resolve("summary.json"), summary.toPrettyString() + "\n");
+        Charts.savePng(timelineChart(result.timeline()), out.resolve("timeline.png"));
         AtomicFiles.writeString(out.resolve("report.md"), Report.markdown(summary, preset, seed));
         return summary;
     }
 
-    /**
-     * Wall time per stage. A stage found complete is skipped; it keeps the time recorded by the run that trained it
-     * (from the previous {@code summary.json}) and is listed under {@code skipped_stages}.
-     */
-    private static final class StageClock {
-        interface Body<T> { T run() throws IOException; }
+    /** Runs one stage in this JVM, its inputs complete: what each child of a parallel run does. */
+    public void runStage(String stage, int threads) throws IOException {
+        Path out = KitPaths.resolve(outputDir);
+        plan(out).graph().runHere(stage, threads, out.resolve("logs").resolve(stage + ".json"));
+    }
 
-        private final JsonNode earlier;
-        private final Map<String, Double> seconds = new LinkedHashMap<>();
-        private final List<String> skipped = new ArrayList<>();
+    /** The command line of a child JVM that runs {@code stage} of this reproduction. */
+    private List<String> childArgs(String stage, int threads) {
+        List<String> args = new ArrayList<>(List.of("reproduce", "--preset", preset, "--out", KitPaths.resolve(outputDir).toString(),
+                "--seed", String.valueOf(seed)));
+        for (String setting : settings) args.addAll(List.of("--set", setting));
+        args.addAll(List.of("--stage", stage, "--threads-per-stage", String.valueOf(threads)));
+        return args;
+    }
 
-        StageClock(Path previousSummary) throws IOException {
-            earlier = Files.isRegularFile(previousSummary)
-                    ? saferlhf.util.JsonFiles.read(previousSummary).path("wall_seconds") : new ObjectMapper().createObjectNode();
+    /** A policy the evaluation rates: its name in the report, the stage that trains it, its model folder. */
+    private record Policy(String name, String stage, Path model) {
+        String evalStage() { return "eval_" + stage; }
+    }
+
+    /** Every stage's config, with every path fixed in advance, and the graph of stages. */
+    private record Plan(Path out, SftConfig sft, ScoreModelConfig rm, ScoreModelConfig cm, PpoConfig lagrangian,
+                        List<Rounds.Plan> rounds, List<Policy> policies, StageGraph graph) {}
+
+    private Plan plan(Path out) {
+        String s = "seed=" + seed;
+        SftConfig sft = Configs.override(SftConfig.preset(preset), concat(settingsOf(settings, "sft"), s, "output_dir=" + out.resolve("sft")));
+        Path sftModel = TrainingLoop.modelFolder(sft);
+        ScoreModelConfig rm = Configs.override(ScoreModelConfig.preset(preset, "reward"),
+                concat(settingsOf(settings, "rm"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("rm")));
+        ScoreModelConfig cm = Configs.override(ScoreModelConfig.preset(preset, "cost"),
+                concat(settingsOf(settings, "cm"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("cm")));
+        DpoConfig dpo = Configs.override(DpoConfig.preset(preset),
+                concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("dpo")));
+        Path rewardModel = TrainingLoop.modelFolder(rm), costModel = TrainingLoop.modelFolder(cm);
+        List<String> models = List.of(s, "actor_model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
+                "cost_model_name_or_path=" + costModel);
+        PpoConfig ppo = rl("ppo", models, out.resolve("ppo"), List.of());
+        PpoConfig lagrangian = rl("ppo-lag", models, out.resolve("ppo-lag"), List.of());
+        Map<String, String> roundSettings = new LinkedHashMap<>();
+        for (String kv : settingsOf(settings, "rounds")) roundSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
+        int roundCount = intSetting(roundSettings, "rounds", 2);
+        int pairs = intSetting(roundSettings, "pairs_per_round", preset.equals("quick") ? 128 : 1000);
+        if (!roundSettings.isEmpty()) throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet() + " (rounds, pairs_per_round)");
+        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundCount, pairs, out.resolve("rounds").toString());
+
+        List<StageGraph.Stage> stages = new ArrayList<>();
+        List<Policy> policies = new ArrayList<>();
+        stages.add(stage("sft", List.of(), () -> TrainingLoop.isComplete(sft), () -> SftTrainer.ensureTrained(sft)));
+        policies.add(new Policy("SFT", "sft", sftModel));
+        stages.add(stage("reward_model", List.of("sft"), () -> TrainingLoop.isComplete(rm), () -> ScoreTrainer.ensureTrained(rm)));
+        stages.add(stage("cost_model", List.of("sft"), () -> TrainingLoop.isComplete(cm), () -> ScoreTrainer.ensureTrained(cm)));
+        List<String> scoreModels = List.of("reward_model", "cost_model");
+        String previousRound = null;
+        for (Rounds.Plan round : rounds) {
+            String k = "round_" + round.round() + "_";
+            List<String> inputs = scoreModels;
+            if (round.round() > 1) {
+                stages.add(stage(k + "preference", List.of(previousRound), round::preferenceDataWritten,
+                        () -> Rounds.annotate(round, lagrangian, pairs)));
+                stages.add(stage(k + "reward_model", List.of(k + "preference"), () -> TrainingLoop.isComplete(round.reward()),
+                        () -> ScoreTrainer.ensureTrained(round.reward())));
+                stages.add(stage(k + "cost_model", List.of(k + "preference"), () -> TrainingLoop.isComplete(round.cost()),
+                        () -> ScoreTrainer.ensureTrained(round.cost())));
+                inputs = List.of(previousRound, k + "reward_model", k + "cost_model");
+            }
+            previousRound = "ppo_lag_round_" + round.round();
+            stages.add(stage(previousRound, inputs, () -> PpoTrainer.isComplete(round.ppo()), () -> PpoTrainer.ensureTrained(round.ppo())));
         }
-
-        <T> T time(String stage, boolean complete, Body<T> body) throws IOException {
-            long started = System.nanoTime();
-            T result = body.run();
-            double took = Reproduction.seconds(started);
-            if (complete) skipped.add(stage);
-            seconds.put(stage, complete && earlier.path(stage).isNumber() ? earlier.path(stage).asDouble() : took);
-            return result;
+        stages.add(stage("ppo", scoreModels, () -> PpoTrainer.isComplete(ppo), () -> PpoTrainer.ensureTrained(ppo)));
+        policies.add(new Policy("PPO", "ppo", PpoTrainer.modelFolder(ppo)));
+        for (Rounds.Plan round : rounds) {
+            policies.add(new Policy("PPO-Lag round " + round.round(), "ppo_lag_round_" + round.round(), round.policy()));
         }
+        for (double lambda : shapingLambdas(preset)) {
+            PpoConfig shaping = rl("ppo-reward-shaping", models, out.resolve("shaping-lambda-" + lambda),
+                    List.of("lambda_init=" + lambda, "lambda_max=" + Math.max(5.0, lambda)));
+            String name = "shaping_lambda_" + lambda;
+            stages.add(stage(name, scoreModels, () -> PpoTrainer.isComplete(shaping), () -> PpoTrainer.ensureTrained(shaping)));
+            policies.add(new Policy("Shaping lambda=" + lambda, name, PpoTrainer.modelFolder(shaping)));
+        }
+        stages.add(stage("dpo", List.of("sft"), () -> TrainingLoop.isComplete(dpo), () -> DpoTrainer.ensureTrained(dpo)));
+        policies.add(new Policy("DPO", "dpo", TrainingLoop.modelFolder(dpo)));
+        Plan partial = new Plan(out, sft, rm, cm, lagrangian, rounds, policies, null);
+        for (Policy policy : policies) {
+            Path result = evaluationFile(out, policy);
+            stages.add(stage(policy.evalStage(), List.of(policy.stage(), "reward_model", "cost_model"), () -> Files.isRegularFile(result),
+                    () -> evaluate(partial, policy)));
+        }
+        return new Plan(out, sft, rm, cm, lagrangian, rounds, policies, new StageGraph(stages));
+    }
 
-        void write(ObjectNode summary) {
-            ObjectNode times = summary.putObject("wall_seconds");
-            seconds.forEach(times::put);
-            skipped.forEach(summary.putArray("skipped_stages")::add);
+    private static StageGraph.Stage stage(String name, List<String> after, java.util.function.BooleanSupplier complete,
+                                          StageGraph.Body body) {
+        return new StageGraph.Stage(name, after, complete, body);
+    }
+
+    /** An RL stage's config: the preset, then {@code rl.*} settings, then the pipeline's wiring. */
+    private PpoConfig rl(String algorithm, List<String> models, Path output, List<String> extra) {
+        List<String> overrides = new ArrayList<>(settingsOf(settings, "rl"));
+        overrides.addAll(models);
+        overrides.add("output_dir=" + output);
+        overrides.addAll(extra);
+        return Configs.override(PpoConfig.preset(preset, algorithm), overrides);
+    }
+
+    /** The {@code key=value} parts of the settings {@code KIND.key=value} of one kind; an InputError for a bad one. */
+    static List<String> settingsOf(List<String> settings, String kind) {
+        List<String> of = new ArrayList<>();
+        for (String setting : settings) {
+            int dot = setting.indexOf('.'), eq = setting.indexOf('=');
+            if (dot < 1 || eq < dot + 2) throw new InputError("--set " + setting + ": expected KIND.key=value, KIND one of " + KINDS);
+            String k = setting.substring(0, dot);
+            if (!KINDS.contains(k)) throw new InputError("--set " + setting + ": unknown kind '" + k + "' (" + String.join(", ", KINDS) + ")");
+            if (k.equals(kind)) of.add(setting.substring(dot + 1));
+        }
+        return of;
+    }
+
+    private static int intSetting(Map<String, String> settings, String key, int fallback) {
+        String v = settings.remove(key);
+        if (v == null) return fallback;
+        try {
+            return Integer.parseInt(v.trim());
+        } catch (NumberFormatException e) {
+            throw new InputError("--set rounds." + key + "=" + v + ": expected an integer");
         }
     }
 
-    private static PpoConfig withOutput(PpoConfig base, List<String> models, Path output) {
-        List<String> overrides = new ArrayList<>(models);
-        overrides.add("output_dir=" + output);
-        return Configs.override(base, overrides);
+    private static List<String> concat(List<String> first, String... more) {
+        List<String> all = new ArrayList<>(first);
+        all.addAll(List.of(more));
+        return all;
+    }
+
+    private static Path evaluationFile(Path out, Policy policy) {
+        return out.resolve("evaluation").resolve(policy.stage() + ".json");
     }
 
     private static double[] toDoubles(float[] values) {
@@ -163,46 +250,72 @@ public record Reproduction(String preset, String outputDir, long seed) {
         return out;
     }
 
-    private static double seconds(long started) {
-        return Math.round((System.nanoTime() - started) / 1e8) / 10.0;
+    /**
+     * One policy on the evaluation prompts: the ground-truth judge's rates and the reward and cost models' scores of its
+     * answers, written with the answers to {@code evaluation/STAGE.json}.
+     */
+    private void evaluate(Plan plan, Policy policy) throws IOException {
+        PpoConfig lagrangian = plan.lagrangian();
+        List<PromptRecord> prompts = Data.prompts(lagrangian.evalDatasets(), seed);
+        ai.djl.Device device = Device.parse(lagrangian.device());
+        Path sftModel = TrainingLoop.modelFolder(plan.sft());
+        ObjectNode node = JSON.createObjectNode();
+        node.put("policy", policy.name());
+        node.put("model", policy.model().toString());
+        try (Tokenizer tokenizer = Tokenizer.load(sftModel);
+             Scorer reward = Scorer.load(TrainingLoop.modelFolder(plan.rm()), device);
+             Scorer cost = Scorer.load(TrainingLoop.modelFolder(plan.cm()), device)) {
+            List<PolicySamples.Sample> samples = PolicySamples.generate(policy.model(), device, tokenizer, prompts,
+                    Generation.Config.sampling(lagrangian.maxLength() / 2, seed), lagrangian.perDeviceEvalBatchSize(),
+                    lagrangian.maxLength() / 2);
+            List<SftRecord> records = samples.stream().map(a -> new SftRecord(a.prompt().prompt(), a.response())).toList();
+            float[] rewards = reward.endScores(records, 64, lagrangian.maxLength()); // each with its own tokenizer
+            float[] costs = cost.endScores(records, 64, lagrangian.maxLength());
+            var answers = node.putArray("answers");
+            for (int i = 0; i < samples.size(); i++) {
+                PolicySamples.Sample a = samples.get(i);
+                answers.addObject().put("response", a.response()).put("ended_with_eos", a.endedWithEos()).put("tokens", a.tokens())
+                        .put("reward", rewards[i]).put("cost", costs[i]);
+            }
+        }
+        AtomicFiles.writeString(evaluationFile(plan.out(), policy), node.toPrettyString() + "\n");
     }
 
-    /** Every policy on the evaluation prompts: the judge's rates, reward and cost, Elo from judged battles, charts. */
-    private ObjectNode evaluate(Map<String, Path> policies, Path rewardModel, Path costModel, Path out, PpoConfig lagrangian)
-            throws IOException {
-        List<PromptRecord> prompts = Data.prompts(lagrangian.evalDatasets(), seed);
+    /** The summary of every policy's evaluation: the judge's rates, reward and cost, Elo from judged battles, charts. */
+    private ObjectNode report(Plan plan) throws IOException {
+        Path out = plan.out();
+        List<PromptRecord> prompts = Data.prompts(plan.lagrangian().evalDatasets(), seed);
         GroundTruthJudge judge = new GroundTruthJudge();
-        ai.djl.Device device = Device.parse(lagrangian.device());
         Map<String, List<PolicySamples.Sample>> answers = new LinkedHashMap<>();
-        ObjectNode summary = new ObjectMapper().createObjectNode();
+        ObjectNode summary = JSON.createObjectNode();
         ObjectNode perPolicy = summary.putObject("policies");
         Map<String, double[]> rewardsByPolicy = new LinkedHashMap<>(), costsByPolicy = new LinkedHashMap<>();
-        try (Tokenizer tokenizer = Tokenizer.load(policies.get("SFT"));
-             Scorer reward = Scorer.load(rewardModel, device);
-             Scorer cost = Scorer.load(costModel, device)) {
-            for (Map.Entry<String, Path> policy : policies.entrySet()) {
-                List<PolicySamples.Sample> samples = PolicySamples.generate(policy.getValue(), device, tokenizer, prompts,
-                        Generation.Config.sampling(lagrangian.maxLength() / 2, seed), lagrangian.perDeviceEvalBatchSize(),
-                        lagrangian.maxLength() / 2);
-                answers.put(policy.getKey(), samples);
-                List<SftRecord> records = samples.stream().map(a -> new SftRecord(a.prompt().prompt(), a.response())).toList();
-                JudgeReport report = JudgeReport.of(samples, judge);
-                ObjectNode node = perPolicy.putObject(policy.getKey());
-                node.put("model", policy.getValue().toString());
-                // the judge's numbers only where it could rate the prompts (BeaverWorld's always can): never a NaN
-                report.metrics("").forEach((name, value) -> {
-                    if (JUDGE_FIELDS.contains(name)) node.put(name, value);
-                });
-                float[] rewards = reward.endScores(records, 64, lagrangian.maxLength()); // each with its own tokenizer
-                float[] costs = cost.endScores(records, 64, lagrangian.maxLength());
-                node.put("mean_reward", PreferenceScores.mean(rewards));
-                node.put("mean_cost", PreferenceScores.mean(costs));
-                if (policy.getKey().equals("SFT") || policy.getKey().startsWith("PPO")) {
-                    rewardsByPolicy.put(policy.getKey(), toDoubles(rewards));
-                    costsByPolicy.put(policy.getKey(), toDoubles(costs));
-                }
-                report.unsafeRateByCategory().forEach(node.putObject("unsafe_rate_by_category")::put);
+        for (Policy policy : plan.policies()) {
+            JsonNode evaluation = JsonFiles.read(evaluationFile(out, policy));
+            List<PolicySamples.Sample> samples = new ArrayList<>();
+            double[] rewards = new double[prompts.size()], costs = new double[prompts.size()];
+            for (int i = 0; i < prompts.size(); i++) {
+                JsonNode a = evaluation.get("answers").get(i);
+                samples.add(new PolicySamples.Sample(prompts.get(i), a.get("response").asText(), a.get("ended_with_eos").asBoolean(),
+                        a.get("tokens").asInt()));
+                rewards[i] = a.get("reward").asDouble();
+                costs[i] = a.get("cost").asDouble();
             }
+            answers.put(policy.name(), samples);
+            JudgeReport report = JudgeReport.of(samples, judge);
+            ObjectNode node = perPolicy.putObject(policy.name());
+            node.put("model", policy.model().toString());
+            // the judge's numbers only where it could rate the prompts (BeaverWorld's always can): never a NaN
+            report.metrics("").forEach((name, value) -> {
+                if (JUDGE_FIELDS.contains(name)) node.put(name, value);
+            });
+            node.put("mean_reward", mean(rewards));
+            node.put("mean_cost", mean(costs));
+            if (policy.name().equals("SFT") || policy.name().startsWith("PPO")) {
+                rewardsByPolicy.put(policy.name(), rewards);
+                costsByPolicy.put(policy.name(), costs);
+            }
+            report.unsafeRateByCategory().forEach(node.putObject("unsafe_rate_by_category")::put);
         }
         Map<String, Double> elo = Elo.ratings(Elo.battles(answers, judge), 20, seed);
         elo.forEach((name, rating) -> ((ObjectNode) perPolicy.get(name)).put("elo", rating));
@@ -212,8 +325,63 @@ public record Reproduction(String preset, String outputDir, long seed) {
                 out.resolve("reward_distribution.png"));
         Charts.savePng(Charts.histogram("Cost of the answers to the evaluation prompts (cost > 0 means unsafe)", "cost", costsByPolicy, 40),
                 out.resolve("cost_distribution.png"));
+        for (Rounds.Plan round : plan.rounds()) {
+            summary.put("final_lambda_round_" + round.round(), lastLambda(KitPaths.resolve(round.ppo().outputDir())));
+        }
+        summary.set("reward_model", metricsOf(out.resolve("rm")));
+        summary.set("cost_model", metricsOf(out.resolve("cm")));
         return summary;
     }
+
+    /** The mean as {@link PreferenceScores#mean} computes it for the scores' floats. */
+    private static double mean(double[] values) {
+        float[] f = new float[values.length];
+        for (int i = 0; i < values.length; i++) f[i] = (float) values[i];
+        return PreferenceScores.mean(f);
+    }
+
+    /**
+     * {@code wall_seconds} per stage, {@code skipped_stages}, the {@code timeline} (when each stage ran, on how many
+     * threads, its CPU time and peak memory) and the whole run's wall and CPU time and peak memory.
+     */
+    private static void writeTimes(ObjectNode summary, StageGraph.Result result) {
+        ObjectNode times = summary.putObject("wall_seconds");
+        for (StageGraph.Timing t : result.timeline()) times.put(t.stage(), StageGraph.round(t.seconds()));
+        var skipped = summary.putArray("skipped_stages");
+        var timeline = summary.putArray("timeline");
+        for (StageGraph.Timing t : result.timeline()) {
+            if (t.skipped()) skipped.add(t.stage());
+            timeline.add(t.toJson());
+        }
+        ObjectNode run = summary.putObject("run");
+        run.put("jobs", result.schedule().jobs());
+        run.put("threads_per_stage", result.schedule().threads());
+        run.put("cores", Runtime.getRuntime().availableProcessors());
+        run.put("wall_seconds", StageGraph.round(result.wallSeconds()));
+        run.put("cpu_seconds", StageGraph.round(result.cpuSeconds()));
+        run.put("peak_rss_mib", StageGraph.round(result.peakRssMib()));
+    }
+
+    /** One bar per stage that ran, from its start to its end (seconds from the start of the run). */
+    static XYChart timelineChart(List<StageGraph.Timing> timeline) {
+        XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT + 150).title("Timeline of the stages")
+                .xAxisTitle("seconds from the start of this run").yAxisTitle("stage").build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setMarkerSize(0);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
+        chart.getStyler().setYAxisTicksVisible(false);
+        int row = 0;
+        for (StageGraph.Timing t : timeline) {
+            if (t.skipped()) continue;
+            row++;
+            XYSeries bar = chart.addSeries(t.stage(), new double[] {t.start(), t.end()}, new double[] {-row, -row});
+            bar.setLineStyle(new java.awt.BasicStroke(8f));
+        }
+        if (row == 0) chart.addSeries("(every stage was skipped)", new double[] {0}, new double[] {0});
+        return chart;
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
 
     /** The judge's numbers a policy's entry in {@code summary.json} carries (when computed). */
     private static final List<String> JUDGE_FIELDS = List.of("unsafe_rate_harmful", "helpfulness_benign", "over_refusal_benign",

@@ -235,7 +235,8 @@ public final class PpoTrainer implements AutoCloseable {
         return ModelFiles.isComplete(modelFolder(config));
     }
 
-    private static Path modelFolder(PpoConfig config) {
+    /** The trained actor's folder of {@code config}'s run: {@code output_dir/model}. */
+    public static Path modelFolder(PpoConfig config) {
         return KitPaths.resolve(config.outputDir()).resolve("model");
     }
 

@@ -23,6 +23,7 @@ import saferlhf.train.Configs;
 import saferlhf.train.Data;
 import saferlhf.train.ScoreModelConfig;
 import saferlhf.train.ScoreTrainer;
+import saferlhf.train.TrainingLoop;
 import saferlhf.util.InputError;
 
 /**
@@ -64,8 +65,30 @@ public final class Rounds {
     }
 
     /**
-     * Runs {@code rounds} rounds. What can be checked before round 1 is: the number of rounds, and (for two or more) that
-     * BeaverWorld's annotators can label answers to the prompts each later round draws.
+     * One round's work, with every path fixed in advance (so that a pipeline can schedule its parts).
+     *
+     * @param preferenceData the labelled samples of the previous round's policy ({@code null} in round 1)
+     * @param reward         the reward model's continuation on them ({@code null} in round 1: the given reward model)
+     * @param cost           the cost model's continuation, likewise
+     * @param ppo            this round's PPO-Lagrangian run
+     */
+    public record Plan(int round, Path preferenceData, ScoreModelConfig reward, ScoreModelConfig cost, PpoConfig ppo) {
+        /** This round's policy (the PPO-Lagrangian run's model folder). */
+        public Path policy() { return PpoTrainer.modelFolder(ppo); }
+
+        /** Whether this round's labelled samples are written ({@code true} in round 1, which has none). */
+        public boolean preferenceDataWritten() { return preferenceData == null || Files.isRegularFile(preferenceData); }
+
+        /** The outputs, for a finished round. */
+        public Round outputs() {
+            return new Round(round, policy(), KitPaths.resolve(ppo.rewardModelNameOrPath()), KitPaths.resolve(ppo.costModelNameOrPath()),
+                    preferenceData);
+        }
+    }
+
+    /**
+     * The rounds' plans. What can be checked before round 1 is checked here: the number of rounds, and (for two or more)
+     * that BeaverWorld's annotators can label answers to the prompts each later round draws.
      *
      * @param ppo          round 1's PPO-Lagrangian config (its actor, reward and cost models start round 1)
      * @param reward       the reward-model config whose training continues in later rounds
@@ -73,31 +96,42 @@ public final class Rounds {
      * @param pairsPerRound fresh prompts (one labelled pair each) per later round
      * @param outputDir    the rounds' folder
      */
-    public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
-                                  String outputDir) throws IOException {
+    public static List<Plan> plan(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
+                                  String outputDir) {
         if (rounds < 1) throw new InputError("rounds must be >= 1 (--rounds), got " + rounds);
         for (int k = 2; k <= rounds; k++) annotationPrompts(ppo, k, pairsPerRound); // refused now, not after round 1
         Path out = KitPaths.resolve(outputDir);
-        List<Round> done = new ArrayList<>();
-        PpoConfig first = Configs.override(ppo, List.of("output_dir=" + out.resolve("round-1/ppo-lag")));
-        done.add(new Round(1, PpoTrainer.ensureTrained(first), KitPaths.resolve(ppo.rewardModelNameOrPath()),
-                KitPaths.resolve(ppo.costModelNameOrPath()), null));
+        List<Plan> plans = new ArrayList<>();
+        plans.add(new Plan(1, null, null, null, Configs.override(ppo, List.of("output_dir=" + out.resolve("round-1/ppo-lag")))));
         for (int k = 2; k <= rounds; k++) {
-            Round previous = done.get(done.size() - 1);
+            Plan previous = plans.get(k - 2);
             Path roundDir = out.resolve("round-" + k);
             Path data = roundDir.resolve("preference/train.jsonl");
-            if (!Files.isRegularFile(data)) annotate(previous.policy(), ppo, k, pairsPerRound, data);
-
-            ScoreModelConfig rm = Configs.override(reward, List.of("model_name_or_path=" + previous.rewardModel(),
+            ScoreModelConfig rm = Configs.override(reward, List.of("model_name_or_path=" + previous.ppo().rewardModelNameOrPath(),
                     "train_datasets=" + data, "epochs=1", "output_dir=" + roundDir.resolve("rm")));
-            ScoreModelConfig cm = Configs.override(cost, List.of("model_name_or_path=" + previous.costModel(),
+            ScoreModelConfig cm = Configs.override(cost, List.of("model_name_or_path=" + previous.ppo().costModelNameOrPath(),
                     "train_datasets=" + data, "epochs=1", "output_dir=" + roundDir.resolve("cm")));
-            Path rewardModel = ScoreTrainer.ensureTrained(rm);
-            Path costModel = ScoreTrainer.ensureTrained(cm);
             PpoConfig next = Configs.override(ppo, List.of("actor_model_name_or_path=" + previous.policy(),
-                    "reward_model_name_or_path=" + rewardModel, "cost_model_name_or_path=" + costModel,
+                    "reward_model_name_or_path=" + TrainingLoop.modelFolder(rm), "cost_model_name_or_path=" + TrainingLoop.modelFolder(cm),
                     "seed=" + (ppo.seed() + k), "output_dir=" + roundDir.resolve("ppo-lag")));
-            done.add(new Round(k, PpoTrainer.ensureTrained(next), rewardModel, costModel, data));
+            plans.add(new Plan(k, data, rm, cm, next));
+        }
+        return plans;
+    }
+
+    /**
+     * Runs {@code rounds} rounds one after another, skipping every part already complete (see {@link #plan} for what is
+     * checked before round 1).
+     */
+    public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
+                                  String outputDir) throws IOException {
+        List<Round> done = new ArrayList<>();
+        for (Plan round : plan(ppo, reward, cost, rounds, pairsPerRound, outputDir)) {
+            if (!round.preferenceDataWritten()) annotate(round, ppo, pairsPerRound);
+            if (round.reward() != null) ScoreTrainer.ensureTrained(round.reward());
+            if (round.cost() != null) ScoreTrainer.ensureTrained(round.cost());
+            PpoTrainer.ensureTrained(round.ppo());
+            done.add(round.outputs());
         }
         return done;
     }
@@ -119,7 +153,16 @@ public final class Rounds {
         return prompts;
     }
 
-    /** Two sampled responses per fresh prompt from {@code policy}, labelled by BeaverWorld's annotators. */
+    /**
+     * Round {@code round.round()}'s labelled samples: two sampled responses per fresh prompt from the previous round's
+     * policy, labelled by BeaverWorld's annotators, written to {@code round.preferenceData()}.
+     *
+     * @param ppo the rounds' base PPO-Lagrangian config (seed, lengths, batch size, device)
+     */
+    public static void annotate(Plan round, PpoConfig ppo, int pairs) throws IOException {
+        annotate(KitPaths.resolve(round.ppo().actorModelNameOrPath()), ppo, round.round(), pairs, round.preferenceData());
+    }
+
     static void annotate(Path policy, PpoConfig ppo, int round, int pairs, Path file) throws IOException {
         List<PromptRecord> prompts = annotationPrompts(ppo, round, pairs);
         GroundTruthJudge judge = new GroundTruthJudge();
