@@ -5,8 +5,8 @@
 #
 # Steps (each one is skipped when its result is already there, so the script can be run again):
 #   1. Debian packages: a JDK 17 with jshell, Maven, fonts for chart rendering, jupyter-nbconvert
-#      (nbconvert + nbclient + jupyter-client), tcmalloc (./saferlhf preloads it: less memory); with
-#      --with-notebook-ui also jupyter-notebook.
+#      (nbconvert + nbclient + jupyter-client), tcmalloc (./saferlhf preloads it: less memory), a C compiler (for
+#      the MKL CPU dispatch shim of environment/native/); with --with-notebook-ui also jupyter-notebook.
 #   2. The rapaio Java kernel jar from Maven Central, into environment/.cache/ (git-ignored).
 #   3. The kit itself (lib/target/saferlhf.jar + lib/target/lib/*.jar) with `mvn -B -DskipTests package`,
 #      when absent (or always with --rebuild).
@@ -52,7 +52,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(openjdk-17-jdk-headless maven fontconfig fonts-dejavu-core jupyter-nbconvert python3-nbclient python3-jupyter-client
-          libtcmalloc-minimal4)
+          libtcmalloc-minimal4 gcc)
 $with_ui && packages+=(jupyter-notebook)
 
 missing=()
@@ -117,6 +117,11 @@ else
   (cd "$ROOT" && run mvn -B -DskipTests package)
 fi
 
+# the preloaded libraries (environment/preload.sh), built now: ./saferlhf and the kernel spec use them
+. "$ROOT/environment/preload.sh"
+PRELOAD="$(saferlhf_preload "$ROOT")"
+info "preloaded by ./saferlhf and the kernel: ${PRELOAD:-nothing}"
+
 # ---------------------------------------------------------------- 4. kernel spec
 step "Jupyter kernel spec '$KERNEL_NAME'"
 if $system; then
@@ -136,7 +141,7 @@ mkdir -p "$CACHE/mima_cache"
 
 # json.dumps quotes paths safely; Debian's python (pyenv's python3 on PATH may be another one).
 KERNEL_JSON="$SPEC_DIR/kernel.json" JAVA_BIN="$(command -v java)" SPEC_DIR="$SPEC_DIR" ROOT="$ROOT" CACHE="$CACHE" \
-HEAP="$HEAP" NAME="$KERNEL_DISPLAY_NAME" /usr/bin/python3 - <<'PY'
+HEAP="$HEAP" NAME="$KERNEL_DISPLAY_NAME" PRELOAD="$PRELOAD" /usr/bin/python3 - <<'PY'
 import json, os
 e = os.environ
 root, spec = e["ROOT"], e["SPEC_DIR"]
@@ -163,6 +168,8 @@ spec_json = {
         "SAFERLHF_HOME": root,
     },
 }
+if e["PRELOAD"]:  # as ./saferlhf: the same kernels, so a notebook's numbers match the command line's
+    spec_json["env"]["LD_PRELOAD"] = e["PRELOAD"]
 with open(e["KERNEL_JSON"], "w") as f:
     json.dump(spec_json, f, indent=2)
     f.write("\n")

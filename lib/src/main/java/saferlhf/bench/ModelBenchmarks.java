@@ -59,6 +59,8 @@ public final class ModelBenchmarks {
      */
     public static final String OMP_WAIT_POLICY = saferlhf.util.KitJvm.OMP_WAIT_POLICY;
     static final ObjectMapper JSON = new ObjectMapper();
+    /** The training step's target, kit / PyTorch tokens per second (issue 11: ahead of PyTorch by 10%). */
+    static final double TRAIN_STEP_TARGET = 1.1;
 
     /**
      * The training-step model and optimizer: {@link #DEFAULT} is exactly {@code bench_torch_train_step.config.json}
@@ -183,11 +185,11 @@ public final class ModelBenchmarks {
         }
         train.set("kit", summarizeKit(kitRuns, s));
         train.set("torch", torch);
-        train.put("target", 1.0);
+        train.put("target", TRAIN_STEP_TARGET);
         if (torch.path("available").asBoolean(false)) {
             double ratio = train.get("kit").get("tokens_per_second").asDouble() / torch.get("tokens_per_second").asDouble();
             train.put("ratio_kit_over_torch", round(ratio, 3));
-            train.put("meets_target", ratio >= 1.0);
+            train.put("meets_target", ratio >= TRAIN_STEP_TARGET);
         }
 
         ObjectNode gen = null; // the kit's best thread setting, as PyTorch's best is compared
@@ -505,6 +507,18 @@ public final class ModelBenchmarks {
             uncached.put("tokens_per_second", round(generated / uncachedS, 1));
             r.put("ratio_cached_over_uncached", round(uncachedS / median(cachedS), 2));
             r.put("tokens_match", Arrays.equals(cachedSeq, uncachedSeq));
+            // greedy decoding of a random model meets near-ties: the two paths' products take different kernels (one
+            // position vs all), which round differently, so a near-tie can flip and the rows diverge from there
+            int sequenceLength = cachedSeq.length / batch, firstDifference = newTokens;
+            for (int b = 0; b < batch; b++) {
+                for (int j = promptLength; j < sequenceLength; j++) {
+                    if (cachedSeq[b * sequenceLength + j] != uncachedSeq[b * sequenceLength + j]) {
+                        firstDifference = Math.min(firstDifference, j - promptLength);
+                        break;
+                    }
+                }
+            }
+            r.put("tokens_match_until", firstDifference);
         }
         return r;
     }
@@ -573,7 +587,7 @@ public final class ModelBenchmarks {
                         run.get("openblas_threads").asInt()), run.get("ms_per_step").asDouble(),
                         run.get("tokens_per_second").asDouble(), run.get("peak_rss_mb").asDouble()));
             }
-            t.append(String.format("  ratio kit/PyTorch tokens/s: %.2f  (target >= 1.0: %s)%n", train.get("ratio_kit_over_torch").asDouble(),
+            t.append(String.format("  ratio kit/PyTorch tokens/s: %.2f  (target >= %.1f: %s)%n", train.get("ratio_kit_over_torch").asDouble(), TRAIN_STEP_TARGET,
                     train.get("meets_target").asBoolean() ? "met" : "NOT met"));
         } else {
             t.append("  PyTorch reference not run: ").append(torch.get("reason").asText()).append(String.format("%n"));
@@ -599,7 +613,8 @@ public final class ModelBenchmarks {
         }
         t.append(String.format("  ratio cached/uncached: %.2fx  (target >= 5x: %s); same tokens: %s; peak RSS %.1f MB%n",
                 g.get("ratio_cached_over_uncached").asDouble(), g.get("meets_target").asBoolean() ? "met" : "NOT met",
-                g.get("tokens_match").asBoolean() ? "yes" : "no", g.get("peak_rss_mb").asDouble()));
+                g.get("tokens_match").asBoolean() ? "yes" : "the first " + g.path("tokens_match_until").asInt() + " of "
+                        + g.path("new_tokens").asInt() + " in every row (near-ties, rounded apart)", g.get("peak_rss_mb").asDouble()));
         if (tg.path("available").asBoolean(false)) {
             t.append(String.format("  ratio kit/PyTorch KV-cache tokens/s: %.2f  (target >= 1.0: %s)%n", g.get("ratio_kit_over_torch").asDouble(),
                     g.get("meets_target_vs_torch").asBoolean() ? "met" : "NOT met"));

@@ -31,6 +31,11 @@ public final class DeviceCommand implements Callable<Integer> {
         line("cuDNN", engine.hasCapability(StandardCapabilities.CUDNN) ? "yes" : "no");
         line("GPUs (DJL)", engine.getGpuCount() + " (DJL's own libcudart lookup; 0 with a pip wheel's libtorch is possible)");
         line("device=auto", Device.describe("auto").substring("device: ".length()));
+        line("CPU threads", Device.intraOpThreads() + " intra-op (libtorch), " + Runtime.getRuntime().availableProcessors() + " cores");
+        String preload = System.getenv().getOrDefault("LD_PRELOAD", "");
+        line("LD_PRELOAD", preload.isEmpty() ? "(none: run through ./saferlhf for tcmalloc and the MKL CPU dispatch shim)" : preload);
+        line("MKL CPU dispatch", preload.contains("mkl_cpu_dispatch") ? "by instruction set, on every vendor (environment/native/mkl_cpu_dispatch.c)"
+                : "MKL's own: generic kernels on non-Intel CPUs (docs/speed.md)");
         if (requireGpu && !cuda) {
             System.err.println("error: libtorch cannot use a CUDA GPU: " + ai.djl.pytorch.jni.LibUtils.getLibtorchPath()
                     + " is not a CUDA build, or no GPU is visible (see docs/gpu.md)");
