@@ -22,11 +22,11 @@ public final class ReproduceCommand implements Callable<Integer> {
     long seed = 42;
 
     @Option(names = "--jobs", description = "stages at once, each in a child JVM; 1 runs them one after another in this JVM "
-            + "(default: the cores, at most 4); the results are the same for every value")
+            + "(default: the cores, at most 4); the results do not depend on it")
     Integer jobs;
 
-    @Option(names = "--threads-per-stage", description = "libtorch intra-op threads of each stage (default: cores / jobs); "
-            + "part of what the results depend on")
+    @Option(names = "--threads-per-stage", description = "libtorch intra-op threads of each stage (default: cores / min(cores, 4)); "
+            + "the results depend on it (reductions split their sums by it)")
     Integer threadsPerStage;
 
     @Option(names = "--set", paramLabel = "KIND.key=value", description = "override a preset's value, KIND one of sft, rm, cm, "

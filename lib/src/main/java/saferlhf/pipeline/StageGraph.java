@@ -75,12 +75,13 @@ public final class StageGraph {
             return new Schedule(jobs, Math.max(1, cores / jobs));
         }
 
-        /** {@code jobs} and {@code threads} where given (null: {@link #auto()}'s). */
+        /**
+         * {@code jobs} and {@code threads} where given (null: {@link #auto()}'s). The default threads do not follow
+         * {@code jobs}, so that {@code --jobs 1} and {@code --jobs N} compute the same on one machine.
+         */
         public static Schedule of(Integer jobs, Integer threads) {
             Schedule auto = auto();
-            int j = jobs != null ? jobs : auto.jobs();
-            int t = threads != null ? threads : jobs != null ? Math.max(1, Runtime.getRuntime().availableProcessors() / j) : auto.threads();
-            return new Schedule(j, t);
+            return new Schedule(jobs != null ? jobs : auto.jobs(), threads != null ? threads : auto.threads());
         }
     }
 
@@ -237,7 +238,7 @@ public final class StageGraph {
         List<Stage> pending = new ArrayList<>(stages);
         pending.sort(Comparator.comparing((Stage s) -> -chain.get(s.name()))); // stable: the given order breaks ties
         Set<String> done = new HashSet<>();
-        Map<String, Process> running = new LinkedHashMap<>();
+        Map<String, Process> running = new java.util.concurrent.ConcurrentHashMap<>(); // the shutdown hook reads it too
         Map<String, Double> started = new HashMap<>();
         List<Timing> timeline = new ArrayList<>();
         List<String> failures = new ArrayList<>();
