@@ -163,7 +163,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             String k = "round_" + round.round() + "_";
             List<String> inputs = scoreModels;
             if (round.round() > 1) {
-                stages.add(stage(k + "preference", List.of(previousRound), round::preferenceDataWritten,
+                stages.add(light(k + "preference", List.of(previousRound), round::preferenceDataWritten,
                         () -> Rounds.annotate(round, lagrangian, pairs)));
                 stages.add(stage(k + "reward_model", List.of(k + "preference"), () -> TrainingLoop.isComplete(round.reward()),
                         () -> ScoreTrainer.ensureTrained(round.reward())));
@@ -191,7 +191,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         Plan partial = new Plan(out, sft, rm, cm, lagrangian, rounds, policies, null);
         for (Policy policy : policies) {
             Path result = evaluationFile(out, policy);
-            stages.add(stage(policy.evalStage(), List.of(policy.stage(), "reward_model", "cost_model"), () -> Files.isRegularFile(result),
+            stages.add(light(policy.evalStage(), List.of(policy.stage(), "reward_model", "cost_model"), () -> Files.isRegularFile(result),
                     () -> evaluate(partial, policy)));
         }
         return new Plan(out, sft, rm, cm, lagrangian, rounds, policies, new StageGraph(stages));
@@ -199,7 +199,13 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
 
     private static StageGraph.Stage stage(String name, List<String> after, java.util.function.BooleanSupplier complete,
                                           StageGraph.Body body) {
-        return new StageGraph.Stage(name, after, complete, body);
+        return new StageGraph.Stage(name, after, complete, body, false);
+    }
+
+    /** A stage of seconds of inference (sampling, evaluation): no child JVM of its own in a parallel run. */
+    private static StageGraph.Stage light(String name, List<String> after, java.util.function.BooleanSupplier complete,
+                                          StageGraph.Body body) {
+        return new StageGraph.Stage(name, after, complete, body, true);
     }
 
     /** An RL stage's config: the preset, then {@code rl.*} settings, then the pipeline's wiring. */

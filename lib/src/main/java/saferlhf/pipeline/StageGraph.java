@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.PrintStream;
+import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,7 +29,9 @@ import saferlhf.util.KitJvm;
 /**
  * A pipeline as a graph of stages. A stage whose output is complete is skipped; the others run either one after another
  * in this JVM ({@code jobs = 1}) or several at once, each in a child JVM of its own ({@code jobs > 1}): libtorch's
- * thread pool and DJL's single gradient collector are per process. Every stage runs with the same intra-op thread
+ * thread pool and DJL's single gradient collector are per process. Light stages (seconds of inference, no gradients)
+ * run one at a time on a worker thread of this JVM instead, beside the children: a child JVM's start-up (JVM, libtorch,
+ * JIT warm-up, model loading) took longer than an evaluation itself. Every stage runs with the same intra-op thread
  * count whatever {@code jobs} is, and seeds everything it draws from its own config, so the two ways give bit-identical
  * results (tested by {@code ParallelReproductionTest}).
  *
@@ -47,8 +50,10 @@ public final class StageGraph {
      * @param after    the stages whose outputs it reads
      * @param complete whether its output is already there (then it is skipped); a file check, no model is loaded
      * @param body     the work
+     * @param light    a few seconds of inference, no gradients (evaluations, sampling): in a parallel run it runs on a
+     *                 worker thread of this JVM, beside the child JVMs, rather than paying a JVM's start-up of its own
      */
-    public record Stage(String name, List<String> after, BooleanSupplier complete, Body body) {}
+    public record Stage(String name, List<String> after, BooleanSupplier complete, Body body, boolean light) {}
 
     /**
      * How a graph runs.
@@ -178,7 +183,9 @@ public final class StageGraph {
         double cpu = KitJvm.cpuSeconds() - cpu0;
         double peak = KitJvm.procStatusMib("self", "VmHWM");
         if (schedule.jobs() > 1) {
-            for (Timing t : timeline) if (!t.skipped() && t.cpuSeconds() > 0) cpu += t.cpuSeconds();
+            for (Timing t : timeline) { // the children's; light stages ran in this JVM, whose CPU time is counted above
+                if (!t.skipped() && !stage(t.stage()).light() && t.cpuSeconds() > 0) cpu += t.cpuSeconds();
+            }
             peak = peakOfTree;
         }
         return new Result(timeline, schedule, wall, cpu, peak);
@@ -230,7 +237,76 @@ public final class StageGraph {
 
     private double peakOfTree;
 
-    /** Several at once, each in a child JVM. */
+    /** What a finished stage left: its CPU seconds and peak memory, or why it failed and the exit code to give. */
+    private record Outcome(boolean ok, double cpuSeconds, double peakRssMib, String why, int exit) {}
+
+    /** A stage at work: in a child JVM, or (a light stage) on this JVM's worker thread. */
+    private interface Running {
+        boolean alive();
+
+        /** Resident memory of its own process in MiB (0 on the worker thread: it is this JVM's). */
+        double residentMib();
+
+        Outcome outcome();
+
+        void stop();
+    }
+
+    private Running startChild(Stage s, Schedule schedule, Function<String, List<String>> childArgs, Path logs) throws IOException {
+        Path logFile = logs.resolve(s.name() + ".log"), timingFile = logs.resolve(s.name() + ".json");
+        Files.deleteIfExists(timingFile);
+        Process p = KitJvm.command(childArgs.apply(s.name()), schedule.threads()).redirectErrorStream(true)
+                .redirectOutput(logFile.toFile()).start();
+        return new Running() {
+            public boolean alive() { return p.isAlive(); }
+
+            public double residentMib() { return Math.max(0, KitJvm.procStatusMib(String.valueOf(p.pid()), "VmRSS")); }
+
+            public Outcome outcome() {
+                int exit = p.exitValue();
+                if (exit != 0) return new Outcome(false, -1, -1, lastErrorLine(logFile) + " (log: " + logFile + ")", exit);
+                try {
+                    JsonNode t = Files.isRegularFile(timingFile) ? JsonFiles.read(timingFile) : JSON.createObjectNode();
+                    return new Outcome(true, t.path("cpu_seconds").asDouble(-1), t.path("peak_rss_mib").asDouble(-1), null, 0);
+                } catch (IOException e) {
+                    return new Outcome(true, -1, -1, null, 0);
+                }
+            }
+
+            public void stop() { p.destroy(); }
+        };
+    }
+
+    private Running startLight(Stage s, Schedule schedule, java.util.concurrent.ExecutorService worker) {
+        java.util.concurrent.Future<Double> cpu = worker.submit(() -> {
+            var bean = ManagementFactory.getThreadMXBean();
+            long before = bean.getCurrentThreadCpuTime(); // with one intra-op thread libtorch computes on this thread
+            Device.setIntraOpThreads(schedule.threads());
+            s.body().run();
+            return schedule.threads() == 1 ? (bean.getCurrentThreadCpuTime() - before) / 1e9 : -1.0;
+        });
+        return new Running() {
+            public boolean alive() { return !cpu.isDone(); }
+
+            public double residentMib() { return 0; }
+
+            public Outcome outcome() {
+                try {
+                    return new Outcome(true, cpu.get(), -1, null, 0);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    Throwable why = e.getCause();
+                    return new Outcome(false, -1, -1, String.valueOf(why.getMessage()), why instanceof InputError ? 2 : 1);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return new Outcome(false, -1, -1, "interrupted", 1);
+                }
+            }
+
+            public void stop() { cpu.cancel(true); }
+        };
+    }
+
+    /** Several at once: each in a child JVM, light ones one at a time on a worker thread of this JVM. */
     private List<Timing> runInChildren(Schedule schedule, Function<String, List<String>> childArgs, Path logs,
                                        Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
         Files.createDirectories(logs);
@@ -238,38 +314,40 @@ public final class StageGraph {
         List<Stage> pending = new ArrayList<>(stages);
         pending.sort(Comparator.comparing((Stage s) -> -chain.get(s.name()))); // stable: the given order breaks ties
         Set<String> done = new HashSet<>();
-        Map<String, Process> running = new java.util.concurrent.ConcurrentHashMap<>(); // the shutdown hook reads it too
+        Map<String, Running> running = new java.util.concurrent.ConcurrentHashMap<>(); // the shutdown hook reads it too
         Map<String, Double> started = new HashMap<>();
         List<Timing> timeline = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         int failedExit = 0;
         peakOfTree = 0;
-        Thread stopChildren = new Thread(() -> running.values().forEach(Process::destroy));
+        java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "light-stages");
+            t.setDaemon(true);
+            return t;
+        });
+        Thread stopChildren = new Thread(() -> running.values().forEach(Running::stop));
         Runtime.getRuntime().addShutdownHook(stopChildren); // an interrupted reproduction leaves no stage running
         try {
             while (!pending.isEmpty() || !running.isEmpty()) {
                 boolean progressed = true;
                 while (progressed && failures.isEmpty()) { // skip what is complete, start what is ready
                     progressed = false;
+                    long children = running.keySet().stream().filter(n -> !stage(n).light()).count();
+                    boolean workerBusy = running.keySet().stream().anyMatch(n -> stage(n).light());
                     for (var it = pending.iterator(); it.hasNext(); ) {
                         Stage s = it.next();
                         if (!done.containsAll(s.after())) continue;
                         if (s.complete().getAsBoolean()) {
                             timeline.add(skipped(s, earlier));
                             done.add(s.name());
-                            it.remove();
-                            progressed = true;
-                            break;
+                        } else if (s.light() ? !workerBusy : children < schedule.jobs()) {
+                            running.put(s.name(), s.light() ? startLight(s, schedule, worker) : startChild(s, schedule, childArgs, logs));
+                            started.put(s.name(), since(t0));
+                            log.printf(Locale.ROOT, "[%7.1f s] %s started (%d thread%s; %s)%n", since(t0), s.name(), schedule.threads(),
+                                    schedule.threads() == 1 ? "" : "s", s.light() ? "in this JVM" : "log " + logs.resolve(s.name() + ".log"));
+                        } else {
+                            continue;
                         }
-                        if (running.size() >= schedule.jobs()) continue;
-                        Path logFile = logs.resolve(s.name() + ".log");
-                        Files.deleteIfExists(logs.resolve(s.name() + ".json"));
-                        ProcessBuilder pb = KitJvm.command(childArgs.apply(s.name()), schedule.threads())
-                                .redirectErrorStream(true).redirectOutput(logFile.toFile());
-                        running.put(s.name(), pb.start());
-                        started.put(s.name(), since(t0));
-                        log.printf(Locale.ROOT, "[%7.1f s] %s started (%d thread%s; log %s)%n", since(t0), s.name(), schedule.threads(),
-                                schedule.threads() == 1 ? "" : "s", logFile);
                         it.remove();
                         progressed = true;
                         break;
@@ -282,28 +360,26 @@ public final class StageGraph {
                 sleepAndSample(running);
                 for (var it = running.entrySet().iterator(); it.hasNext(); ) {
                     var e = it.next();
-                    if (e.getValue().isAlive()) continue;
+                    if (e.getValue().alive()) continue;
                     it.remove();
                     String name = e.getKey();
-                    int exit = e.getValue().exitValue();
+                    Outcome o = e.getValue().outcome();
                     double end = since(t0);
-                    if (exit == 0 && stage(name).complete().getAsBoolean()) {
-                        JsonNode child = Files.isRegularFile(logs.resolve(name + ".json")) ? JsonFiles.read(logs.resolve(name + ".json")) : null;
-                        timeline.add(new Timing(name, started.get(name), end, child == null ? -1 : child.path("cpu_seconds").asDouble(-1),
-                                schedule.threads(), child == null ? -1 : child.path("peak_rss_mib").asDouble(-1), false));
+                    if (o.ok() && stage(name).complete().getAsBoolean()) {
+                        timeline.add(new Timing(name, started.get(name), end, o.cpuSeconds(), schedule.threads(), o.peakRssMib(), false));
                         done.add(name);
                         log.printf(Locale.ROOT, "[%7.1f s] %s done (%.1f s)%n", end, name, end - started.get(name));
                     } else {
-                        String why = exit == 0 ? "ended without its output" : lastErrorLine(logs.resolve(name + ".log"));
-                        failures.add("stage " + name + " failed: " + why + " (log: " + logs.resolve(name + ".log") + ")");
-                        if (failedExit == 0) failedExit = exit == 0 ? 1 : exit;
+                        failures.add("stage " + name + " failed: " + (o.ok() ? "it ended without its output" : o.why()));
+                        if (failedExit == 0) failedExit = o.ok() ? 1 : o.exit();
                         log.printf(Locale.ROOT, "[%7.1f s] %s%s%n", end, failures.get(failures.size() - 1),
                                 running.isEmpty() ? "" : "; waiting for " + String.join(", ", running.keySet()));
                     }
                 }
             }
         } finally {
-            running.values().forEach(Process::destroy);
+            running.values().forEach(Running::stop);
+            worker.shutdownNow();
             try {
                 Runtime.getRuntime().removeShutdownHook(stopChildren);
             } catch (IllegalStateException shuttingDown) {
@@ -315,7 +391,7 @@ public final class StageGraph {
     }
 
     /** Waits 0.2 s, then adds up the resident memory of this JVM and its running children. */
-    private void sleepAndSample(Map<String, Process> running) {
+    private void sleepAndSample(Map<String, Running> running) {
         try {
             Thread.sleep(200);
         } catch (InterruptedException e) {
@@ -323,7 +399,7 @@ public final class StageGraph {
             throw new IllegalStateException("interrupted", e);
         }
         double total = Math.max(0, KitJvm.procStatusMib("self", "VmRSS"));
-        for (Process p : running.values()) total += Math.max(0, KitJvm.procStatusMib(String.valueOf(p.pid()), "VmRSS"));
+        for (Running r : running.values()) total += r.residentMib();
         peakOfTree = Math.max(peakOfTree, total);
     }
 

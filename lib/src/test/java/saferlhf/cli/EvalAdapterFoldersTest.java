@@ -7,7 +7,6 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +14,7 @@ import saferlhf.KitPaths;
 import saferlhf.Offline;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Lora;
+import saferlhf.model.LoraTesting;
 import saferlhf.model.LoraConfig;
 import saferlhf.model.ModelConfig;
 import saferlhf.model.ModelFiles;
@@ -34,17 +34,6 @@ class EvalAdapterFoldersTest {
 
     private static final List<String> LLAMA_ALL = List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj");
 
-    /** Gives every adapter's B random values, so that the adapters change what the model computes. */
-    private static void randomizeB(Lora lora, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        lora.namedParameters().forEach((name, array) -> {
-            if (!name.endsWith("lora_B.weight")) return;
-            float[] values = new float[(int) array.size()];
-            for (int i = 0; i < values.length; i++) values[i] = (float) (rng.nextGaussian() * 0.05);
-            array.set(values);
-        });
-    }
-
     @BeforeAll
     static void tinyBaseAndAdapterFolders() throws IOException {
         Offline.apply();
@@ -57,11 +46,11 @@ class EvalAdapterFoldersTest {
             ModelFiles.save(lm, tokenizer, base);
             for (ScoreType type : List.of(ScoreType.REWARD, ScoreType.COST)) {
                 try (ScoreModel model = ScoreModel.fromCausalLM(lm, type, 2)) {
-                    randomizeB(model.attachLora(new LoraConfig(2, 4, 0, List.of("q_proj", "v_proj")), base.toString(), 3), 4);
+                    LoraTesting.randomizeB(model.attachLora(new LoraConfig(2, 4, 0, List.of("q_proj", "v_proj")), base.toString(), 3), 4);
                     ModelFiles.save(model, tokenizer, type == ScoreType.REWARD ? rm : cm);
                 }
             }
-            randomizeB(lm.attachLora(new LoraConfig(4, 8, 0, LLAMA_ALL), base.toString(), 5), 6);
+            LoraTesting.randomizeB(lm.attachLora(new LoraConfig(4, 8, 0, LLAMA_ALL), base.toString(), 5), 6);
             ModelFiles.save(lm, tokenizer, policy);
         }
         for (Path adapter : List.of(policy, rm, cm)) {

@@ -17,7 +17,6 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,17 +43,6 @@ class LoraTest {
             NDArray[] b = batch(m);
             return lm.forward(b[0], b[1]).toFloatArray();
         }
-    }
-
-    /** Gives every adapter's B random values (B is zero at initialisation, which would hide orientation mistakes). */
-    private static void randomizeB(Lora lora, long seed) {
-        SplittableRandom rng = new SplittableRandom(seed);
-        lora.namedParameters().forEach((name, array) -> {
-            if (!name.endsWith("lora_B.weight")) return;
-            float[] values = new float[(int) array.size()];
-            for (int i = 0; i < values.length; i++) values[i] = (float) (rng.nextGaussian() * 0.05);
-            array.set(values);
-        });
     }
 
     @Test
@@ -132,7 +120,7 @@ class LoraTest {
         try (CausalLM lm = CausalLM.create(ModelConfig.tinyLlama(V), Device.cpu(), 13)) {
             float[] base = logits(lm);
             Lora lora = lm.attachLora(new LoraConfig(4, 8, 0.0, LLAMA_ALL), "base", 1);
-            randomizeB(lora, 2);
+            LoraTesting.randomizeB(lora, 2);
             float[] adapted = logits(lm);
             assertTrue(ModelTesting.maxAbsDiff(base, adapted) > 1e-3, "the adapters change the logits");
             try (Lora.Off off = lora.off()) {
@@ -156,7 +144,7 @@ class LoraTest {
     void dropoutActsOnlyWhileGradientsAreRecordedAndReplaysFromTheDrawCount() {
         try (CausalLM lm = CausalLM.create(ModelConfig.tinyLlama(V), Device.cpu(), 17)) {
             Lora lora = lm.attachLora(new LoraConfig(4, 8, 0.5, LLAMA_ALL), "base", 1);
-            randomizeB(lora, 3);
+            LoraTesting.randomizeB(lora, 3);
             float[] eval = logits(lm);
             assertArrayEquals(eval, logits(lm), "no dropout outside a gradient collector");
             assertEquals(0, lora.dropoutDraws());
@@ -199,7 +187,7 @@ class LoraTest {
             try (Tokenizer tokenizer = ModelTesting.beaverTokenizer(); CausalLM lm = CausalLM.create(config, Device.cpu(), 21)) {
                 ModelFiles.save(lm, tokenizer, base);
                 Lora lora = lm.attachLora(new LoraConfig(4, 16, 0.05, config.isGpt2() ? GPT2_ALL : LLAMA_ALL), base.toString(), 1);
-                randomizeB(lora, 4);
+                LoraTesting.randomizeB(lora, 4);
                 adapted = logits(lm);
                 ModelFiles.save(lm, tokenizer, adapter); // a model with adapters saves as an adapter folder
             }
@@ -272,7 +260,7 @@ class LoraTest {
             ModelFiles.save(lm, tokenizer, base);
             try (ScoreModel rm = ScoreModel.fromCausalLM(lm, ScoreType.REWARD, 1)) {
                 Lora lora = rm.attachLora(new LoraConfig(2, 4, 0, List.of("c_attn", "c_fc")), base.toString(), 1);
-                randomizeB(lora, 5);
+                LoraTesting.randomizeB(lora, 5);
                 rm.head().get("score_head.bias").set(new float[] {0.25f});
                 Map<String, NDArray> trainable = rm.trainableParameters();
                 assertTrue(trainable.containsKey("score_head.weight") && trainable.containsKey("score_head.bias"), "the head trains");
@@ -337,11 +325,11 @@ class LoraTest {
         try (Tokenizer tokenizer = ModelTesting.beaverTokenizer()) {
             try (CausalLM lm = CausalLM.create(tiny, Device.cpu(), 41)) {
                 ModelFiles.save(lm, tokenizer, base);
-                randomizeB(lm.attachLora(new LoraConfig(4, 8, 0, LLAMA_ALL), base.toString(), 1), 7);
+                LoraTesting.randomizeB(lm.attachLora(new LoraConfig(4, 8, 0, LLAMA_ALL), base.toString(), 1), 7);
                 ModelFiles.save(lm, tokenizer, first);
             }
             try (CausalLM lm = ModelFiles.loadCausalLM(first, Device.cpu())) { // adapters on the merged first stage
-                randomizeB(lm.attachLora(new LoraConfig(2, 4, 0, List.of("q_proj", "down_proj")), first.toString(), 2), 8);
+                LoraTesting.randomizeB(lm.attachLora(new LoraConfig(2, 4, 0, List.of("q_proj", "down_proj")), first.toString(), 2), 8);
                 adapted = logits(lm);
                 ModelFiles.save(lm, tokenizer, second);
             }
@@ -384,7 +372,7 @@ class LoraTest {
         try (CausalLM lm = CausalLM.create(tiny, Device.cpu(), 23)) {
             Map<String, HostTensor> host = lm.toHost();
             Lora lora = lm.attachLora(new LoraConfig(4, 8, 0, targets), "base", 2);
-            randomizeB(lora, 6);
+            LoraTesting.randomizeB(lora, 6);
             float[] adapted = logits(lm);
             Map<String, HostTensor> adapterTensors = new LinkedHashMap<>();
             lora.toHost().forEach((name, t) -> adapterTensors.put(PeftFiles.PREFIX + name, t));

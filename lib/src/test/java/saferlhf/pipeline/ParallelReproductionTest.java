@@ -61,7 +61,12 @@ class ParallelReproductionTest {
                 && cm.get("start_seconds").asDouble() < rm.get("end_seconds").asDouble(), "reward and cost models overlap: " + timeline);
         for (JsonNode t : timeline) {
             assertFalse(t.get("skipped").asBoolean(), t.toString());
-            assertTrue(t.get("cpu_seconds").asDouble() > 0 && t.get("peak_rss_mib").asDouble() > 0, t.toString());
+            assertTrue(t.get("cpu_seconds").asDouble() > 0, t.toString());
+            // training stages in child JVMs of their own (their peak memory is theirs); sampling and evaluation on this JVM's
+            // worker thread (no peak of their own)
+            String stage = t.get("stage").asText();
+            boolean light = stage.startsWith("eval_") || stage.endsWith("_preference");
+            assertEquals(!light, t.has("peak_rss_mib"), t.toString());
         }
         assertTrue(Files.isRegularFile(parallel.resolve("timeline.png")));
         assertTrue(Files.readString(parallel.resolve("report.md")).contains("| ppo_lag_round_2 |"));
