@@ -70,12 +70,15 @@ final class Report {
                 run.path("peak_rss_mib").asDouble(), run.path("jobs").asInt(), run.path("jobs").asInt() == 1 ? "" : "s",
                 run.path("threads_per_stage").asInt(), run.path("threads_per_stage").asInt() == 1 ? "" : "s"));
         md.append("![timeline](timeline.png)\n\n");
-        md.append("| stage | start (s) | end (s) | wall (s) | CPU (s) | threads | peak memory (MiB) |\n|---|---|---|---|---|---|---|\n");
         java.util.List<String> skipped = new java.util.ArrayList<>();
+        boolean allSkipped = true;
+        for (JsonNode t : summary.path("timeline")) allSkipped &= t.path("skipped").asBoolean();
+        if (allSkipped) md.append("Every stage was complete already; the rows are those of the run that made them.\n\n");
+        md.append("| stage | start (s) | end (s) | wall (s) | CPU (s) | threads | peak memory (MiB) |\n|---|---|---|---|---|---|---|\n");
         for (JsonNode t : summary.path("timeline")) {
             if (t.path("skipped").asBoolean()) {
                 skipped.add(t.path("stage").asText());
-                continue;
+                if (!allSkipped) continue;
             }
             md.append(String.format(Locale.ROOT, "| %s | %.1f | %.1f | %.1f | %s | %d | %s |%n", t.path("stage").asText(),
                     t.path("start_seconds").asDouble(), t.path("end_seconds").asDouble(), t.path("wall_seconds").asDouble(),
@@ -86,7 +89,8 @@ final class Report {
             md.append("\nSkipped by this invocation because already complete: ").append(String.join(", ", skipped))
                     .append(" (their times in `summary.json` are those of the run that made them, when it recorded them).\n");
         }
-        md.append("\nA stage run in this JVM (`--jobs 1`) shares its peak memory with the others: n/a.\n");
+        md.append("\nPeak memory n/a: the stage ran in the reproduction's own JVM (every stage with `--jobs 1`; sampling and "
+                + "evaluations otherwise) and shares its peak with it.\n");
         return md.toString();
     }
 

@@ -368,8 +368,12 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         run.put("peak_rss_mib", StageGraph.round(result.peakRssMib()));
     }
 
-    /** One bar per stage that ran, from its start to its end (seconds from the start of the run). */
+    /**
+     * One bar per stage that ran, from its start to its end (seconds from the start of the run); when every stage was
+     * skipped, the bars of the run that made them.
+     */
     static XYChart timelineChart(List<StageGraph.Timing> timeline) {
+        boolean allSkipped = timeline.stream().allMatch(StageGraph.Timing::skipped);
         XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT + 150).title("Timeline of the stages")
                 .xAxisTitle("seconds from the start of this run").yAxisTitle("stage").build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
@@ -378,7 +382,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         chart.getStyler().setYAxisTicksVisible(false);
         int row = 0;
         for (StageGraph.Timing t : timeline) {
-            if (t.skipped()) continue;
+            if (t.skipped() && !(allSkipped && t.end() > t.start())) continue;
             row++;
             XYSeries bar = chart.addSeries(t.stage(), new double[] {t.start(), t.end()}, new double[] {-row, -row});
             bar.setLineStyle(new java.awt.BasicStroke(8f));

@@ -177,8 +177,8 @@ public final class StageGraph {
                       PrintStream log) throws IOException {
         long t0 = System.nanoTime();
         double cpu0 = KitJvm.cpuSeconds();
-        List<Timing> timeline = schedule.jobs() == 1 ? runHere(schedule.threads(), earlier, t0, log)
-                : runInChildren(schedule, childArgs, logs, earlier, t0, log);
+        List<Timing> timeline = schedule.jobs() == 1 ? oneAfterAnother(schedule.threads(), earlier, t0, log)
+                : severalAtOnce(schedule, childArgs, logs, earlier, t0, log);
         double wall = since(t0);
         double cpu = KitJvm.cpuSeconds() - cpu0;
         double peak = KitJvm.procStatusMib("self", "VmHWM");
@@ -192,30 +192,27 @@ public final class StageGraph {
     }
 
     /** One after another, in this JVM (whose intra-op thread count is restored afterwards). */
-    private List<Timing> runHere(int threads, Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
+    private List<Timing> oneAfterAnother(int threads, Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
         List<Timing> timeline = new ArrayList<>();
-        int before = stages.stream().allMatch(s -> s.complete().getAsBoolean()) ? threads : Device.intraOpThreads();
+        Integer before = null;
         try {
-            runEach(threads, earlier, t0, log, timeline);
+            for (Stage s : stages) {
+                if (s.complete().getAsBoolean()) {
+                    timeline.add(skipped(s, earlier));
+                    continue;
+                }
+                if (before == null) before = Device.intraOpThreads();
+                double start = since(t0), cpu = KitJvm.cpuSeconds();
+                log.printf(Locale.ROOT, "[%7.1f s] %s started (%d thread%s)%n", start, s.name(), threads, threads == 1 ? "" : "s");
+                Device.setIntraOpThreads(threads);
+                s.body().run();
+                timeline.add(new Timing(s.name(), start, since(t0), KitJvm.cpuSeconds() - cpu, threads, -1, false));
+                log.printf(Locale.ROOT, "[%7.1f s] %s done (%.1f s)%n", since(t0), s.name(), since(t0) - start);
+            }
         } finally {
-            if (before != threads) Device.setIntraOpThreads(before);
+            if (before != null) Device.setIntraOpThreads(before);
         }
         return timeline;
-    }
-
-    private void runEach(int threads, Map<String, Timing> earlier, long t0, PrintStream log, List<Timing> timeline) throws IOException {
-        for (Stage s : stages) {
-            if (s.complete().getAsBoolean()) {
-                timeline.add(skipped(s, earlier));
-                continue;
-            }
-            double start = since(t0), cpu = KitJvm.cpuSeconds();
-            log.printf(Locale.ROOT, "[%7.1f s] %s started (%d thread%s)%n", start, s.name(), threads, threads == 1 ? "" : "s");
-            Device.setIntraOpThreads(threads);
-            s.body().run();
-            timeline.add(new Timing(s.name(), start, since(t0), KitJvm.cpuSeconds() - cpu, threads, -1, false));
-            log.printf(Locale.ROOT, "[%7.1f s] %s done (%.1f s)%n", since(t0), s.name(), since(t0) - start);
-        }
     }
 
     /**
@@ -307,7 +304,7 @@ public final class StageGraph {
     }
 
     /** Several at once: each in a child JVM, light ones one at a time on a worker thread of this JVM. */
-    private List<Timing> runInChildren(Schedule schedule, Function<String, List<String>> childArgs, Path logs,
+    private List<Timing> severalAtOnce(Schedule schedule, Function<String, List<String>> childArgs, Path logs,
                                        Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
         Files.createDirectories(logs);
         Map<String, Integer> chain = chainLengths();

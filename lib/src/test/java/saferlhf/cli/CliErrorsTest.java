@@ -231,6 +231,20 @@ class CliErrorsTest {
     }
 
     @Test
+    void aReproductionStageThatFailsInItsOwnJvmGivesItsErrorLineAndExitCode() throws IOException {
+        Path absent = dir.resolve("absent-sft.jsonl");
+        String[] failing = {"reproduce", "--preset", "quick", "--out", dir.resolve("repro").toString(), "--jobs", "2",
+                "--set", "sft.train_datasets=" + absent};
+        Result r = run(failing);
+        assertOneLine(r, absent.toString(), failing);
+        assertTrue(r.err().contains("stage sft failed") && r.err().contains(dir.resolve("repro/logs/sft.log").toString()), r.err());
+        String[] badKind = {"reproduce", "--preset", "quick", "--set", "ppo.kl_coeff=0.1"};
+        assertOneLine(run(badKind), "unknown kind 'ppo' (sft, rm, cm, dpo, rl, rounds)", badKind);
+        String[] badKey = {"reproduce", "--preset", "quick", "--out", dir.resolve("repro2").toString(), "--set", "rl.kl=0.1"};
+        assertOneLine(run(badKey), "unknown key 'kl'", badKey);
+    }
+
+    @Test
     void aBugKeepsItsStackTraceAndSaysWhatHappened() {
         CommandLine cli = Main.commandLine();
         StringWriter err = new StringWriter();
