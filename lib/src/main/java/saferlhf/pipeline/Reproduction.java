@@ -352,7 +352,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
      */
     private static void writeTimes(ObjectNode summary, StageGraph.Result result) {
         ObjectNode times = summary.putObject("wall_seconds");
-        for (StageGraph.Timing t : result.timeline()) times.put(t.stage(), StageGraph.round(t.seconds()));
+        for (StageGraph.Timing t : result.timeline()) times.put(t.stage(), t.wallSeconds());
         var skipped = summary.putArray("skipped_stages");
         var timeline = summary.putArray("timeline");
         for (StageGraph.Timing t : result.timeline()) {

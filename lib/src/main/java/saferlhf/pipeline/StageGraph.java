@@ -98,14 +98,16 @@ public final class StageGraph {
      * @param peakRssMib peak resident memory of its child JVM; -1 when unknown (stages run in this JVM share its peak)
      */
     public record Timing(String stage, double start, double end, double cpuSeconds, int threads, double peakRssMib, boolean skipped) {
-        public double seconds() { return end - start; }
+        /** Wall seconds as {@code summary.json} records them: from the rounded start and end, so that a timing read back
+         *  and written again (a skipped stage) keeps its figure. */
+        public double wallSeconds() { return round(round(end) - round(start)); }
 
         ObjectNode toJson() {
             ObjectNode n = JSON.createObjectNode();
             n.put("stage", stage);
             n.put("start_seconds", round(start));
             n.put("end_seconds", round(end));
-            n.put("wall_seconds", round(seconds()));
+            n.put("wall_seconds", wallSeconds());
             if (cpuSeconds >= 0) n.put("cpu_seconds", round(cpuSeconds));
             n.put("threads", threads);
             if (peakRssMib >= 0) n.put("peak_rss_mib", round(peakRssMib));
