@@ -41,6 +41,15 @@ import saferlhf.train.Configs;
  *                                  policy, the reward and cost models); float16 halves their memory, for a GPU
  *                                  (docs/gpu.md). The actor and critics train in fp32; with actor adapters there is no
  *                                  separate reference policy, so it applies to the reward and cost models only
+ * @param lambdaUpdate              PPO-Lagrangian's multiplier: {@code sgd} (the reference's SGD step on log lambda with
+ *                                  {@code lambda_lr}) or {@code pid} ({@link PidLagrangian}: Stooke et al. 2020)
+ * @param pidKp                     PID: proportional gain (defaults of the PID gains and smoothing: OmniSafe's CPPOPID,
+ *                                  tuned for a cost limit of 25, not for BeaverWorld)
+ * @param pidKi                     PID: integral gain
+ * @param pidKd                     PID: derivative gain
+ * @param pidDDelay                 PID: the derivative compares the smoothed cost with its value this many updates ago
+ * @param pidDeltaPEmaAlpha         PID: EMA factor of the error in the proportional term (0: none)
+ * @param pidDeltaDEmaAlpha         PID: EMA factor of the cost in the derivative term (0: none)
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
@@ -55,10 +64,15 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         String outputDir, int evalInterval, int saveInterval, String device, int actorLoraRank,
                         double actorLoraAlpha, double actorLoraDropout, String actorLoraTargetModules, int criticLoraRank,
                         double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules,
-                        String frozenDtype)
+                        String frozenDtype, String lambdaUpdate, double pidKp, double pidKi, double pidKd, int pidDDelay,
+                        double pidDeltaPEmaAlpha, double pidDeltaDEmaAlpha)
         implements Configs.Validated {
 
     public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping");
+    /** How PPO-Lagrangian updates its multiplier. */
+    public static final List<String> LAMBDA_UPDATES = List.of("sgd", "pid");
+    /** lambda_update and the PID settings of every preset: the reference's SGD; OmniSafe's CPPOPID values for PID. */
+    private static final String SGD = "sgd";
 
     @Override
     public void validate() {
@@ -72,6 +86,11 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(perDevicePromptBatchSize % perDeviceTrainBatchSize == 0,
                 "per_device_prompt_batch_size must be a multiple of per_device_train_batch_size");
         require(actorLr > 0 && criticLr > 0, "actor_lr and critic_lr must be > 0");
+        require(LAMBDA_UPDATES.contains(lambdaUpdate), "lambda_update must be one of " + LAMBDA_UPDATES);
+        require(pidKp >= 0 && pidKi >= 0 && pidKd >= 0, "pid_kp, pid_ki and pid_kd must be >= 0");
+        require(pidDDelay >= 1, "pid_d_delay must be >= 1");
+        require(pidDeltaPEmaAlpha >= 0 && pidDeltaPEmaAlpha < 1 && pidDeltaDEmaAlpha >= 0 && pidDeltaDEmaAlpha < 1,
+                "pid_delta_p_ema_alpha and pid_delta_d_ema_alpha must be in [0, 1)");
         List<String> schedules = java.util.Arrays.stream(saferlhf.model.LrSchedule.Type.values())
                 .map(t -> t.name().toLowerCase(java.util.Locale.ROOT)).toList();
         require(schedules.contains(actorLrSchedulerType), "actor_lr_scheduler_type must be one of " + schedules);
@@ -142,7 +161,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                 "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto",
-                0, 8, 0.0, "", 0, 8, 0.0, "", "float32");
+                0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);
     }
 
     /** BeaverWorld, quick: a few dozen rl steps from the quick models, for CI and the notebooks. */
@@ -187,7 +206,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 1.0, 1.0, 1, 1, 16, 16, 16,
                 1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
-                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32");
+                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

@@ -81,6 +81,7 @@ public final class PpoTrainer implements AutoCloseable {
     private final List<Tokenizer.Sft> ptx = new ArrayList<>();
     private final ArrayDeque<Double> episodeCosts = new ArrayDeque<>();
     private double logLambda;
+    private final PidLagrangian pid;        // lambda_update=pid (PPO-Lagrangian only), else null: SGD on log_lambda
     private long globalStep;
     private double generationSeconds;      // the last rollout's sampling time (time/generation_seconds)
 
@@ -155,6 +156,7 @@ public final class PpoTrainer implements AutoCloseable {
             throw e;
         }
         this.logLambda = Math.log(config.lambdaInit());
+        this.pid = config.learnsLambda() && config.lambdaUpdate().equals("pid") ? PidLagrangian.of(config) : null;
     }
 
     private static ScoreModel frozen(ScoreModel model, boolean normalize) {
@@ -242,7 +244,8 @@ public final class PpoTrainer implements AutoCloseable {
 
     /** Current lambda (PPO-Lagrangian: learned; reward shaping: lambda_init; PPO: 0). */
     public double lambda() {
-        return config.algorithm().equals("ppo") ? 0.0 : Math.exp(logLambda);
+        if (config.algorithm().equals("ppo")) return 0.0;
+        return pid != null ? pid.lambda() : Math.exp(logLambda);
     }
 
     /**
@@ -426,7 +429,8 @@ public final class PpoTrainer implements AutoCloseable {
         // 1. the Lagrange multiplier, before the actor loss (the actor uses the new lambda)
         if (config.learnsLambda() && globalStep >= config.lambdaUpdateDelaySteps()) {
             double episodeCost = episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0);
-            logLambda = PpoMath.lagrangeMultiplierStep(logLambda, episodeCost, config.threshold(), config.lambdaLr(), config.lambdaMax());
+            if (pid != null) pid.update(episodeCost);
+            else logLambda = PpoMath.lagrangeMultiplierStep(logLambda, episodeCost, config.threshold(), config.lambdaLr(), config.lambdaMax());
         }
         double lambda = lambda();
 
@@ -620,6 +624,7 @@ public final class PpoTrainer implements AutoCloseable {
             ObjectNode state = JSON.createObjectNode();
             state.put("global_step", globalStep);
             state.put("log_lambda", logLambda);
+            if (pid != null) state.set("pid", pid.toJson());
             episodeCosts.forEach(state.putArray("episode_costs")::add);
             AtomicFiles.writeString(temporary.resolve("rl_state.json"), state.toPrettyString() + "\n");
             AtomicFiles.replaceFolder(temporary, checkpoint);
@@ -636,6 +641,7 @@ public final class PpoTrainer implements AutoCloseable {
         JsonNode state = saferlhf.util.JsonFiles.readObject(checkpoint.resolve("rl_state.json"));
         globalStep = state.get("global_step").asLong();
         logLambda = state.get("log_lambda").asDouble();
+        if (pid != null) pid.restore(state.get("pid"));
         episodeCosts.clear();
         state.path("episode_costs").forEach(c -> episodeCosts.addLast(c.asDouble()));
         System.out.println(config.algorithm() + ": resuming from " + checkpoint + " at step " + globalStep);

@@ -149,6 +149,26 @@ class PpoTrainerTest {
     }
 
     @Test
+    void aPidRunResumesExactlyAndItsLambdaFollowsTheCost(@TempDir Path dir) throws Exception {
+        // a threshold the random cost model's costs (near 0) always exceed: the integral and the error push lambda up
+        String[] pid = {"lambda_update=pid", "threshold=-1", "lambda_max=0", "pid_kp=0.5", "pid_ki=0.2"};
+        PpoConfig whole = config("ppo-lag", dir.resolve("whole"), pid);
+        PpoTrainer.train(whole);
+        PpoConfig resumed = config("ppo-lag", dir.resolve("resumed"), pid);
+        try (PpoTrainer trainer = new PpoTrainer(resumed)) {
+            assertFalse(trainer.run(2).finished());
+        }
+        assertTrue(PpoTrainer.train(resumed).finished());
+        List<Map<String, Double>> metrics = MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("whole/metrics.jsonl")));
+        assertEquals(metrics, MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("resumed/metrics.jsonl"))));
+        double[] lambdas = metrics.stream().mapToDouble(row -> row.get("train/lambda")).toArray();
+        for (int i = 1; i < lambdas.length; i++) assertTrue(lambdas[i] > lambdas[i - 1], java.util.Arrays.toString(lambdas));
+        // the first update from lambda_init 1: I = 1 + 0.2 * Delta, P = 0.05 * Delta (EMA 0.95), dCost (0.05 J_C)+
+        double cost = metrics.get(0).get("train/episode_cost"), delta = cost + 1;
+        assertEquals(Math.max(0, 0.5 * 0.05 * delta + (1 + 0.2 * delta) + 0.01 * Math.max(0, 0.05 * cost)), lambdas[0], 1e-9);
+    }
+
+    @Test
     void lambdaRisesWhileTheCostIsAboveTheThresholdAndFallsBelowIt(@TempDir Path dir) throws Exception {
         // the random cost model's costs are near 0: a threshold of -1 is always exceeded, one of +1 never reached
         double[] rising = lambdas(config("ppo-lag", dir.resolve("up"), "threshold=-1", "lambda_max=0"));
