@@ -439,9 +439,12 @@ public final class PpoTrainer implements AutoCloseable {
         float[] advantages = new float[n * width], rewardReturns = new float[n * width], costReturns = new float[n * width];
         float[] responseMask = new float[n * width], oldLogProbs = new float[n * width];
         float[] oldRewardValues = new float[n * width], oldCostValues = new float[n * width];
-        double rewardWithKl = 0, costWithKl = 0, kl = 0, sumRewardAdvantage = 0, sumCostAdvantage = 0, sumRewardReturn = 0,
-                sumCostReturn = 0, sumRewardValue = 0, sumCostValue = 0, maskCount = 0;
+        double rewardWithKl = 0, costWithKl = 0, kl = 0;
+        // the reference's masked_mean: each sequence's mean over its response tokens, then the mean over sequences
+        double[] perSequenceMeans = new double[6]; // reward advantage, return, value; cost advantage, return, value
         for (int i = 0; i < n; i++) {
+            double[] sums = new double[6];
+            double maskCount = 0;
             int b = from + i;
             float[] mask = r.sequenceMask(b), logProbs = r.row(r.logProbs(), b), refLogProbs = r.row(r.refLogProbs(), b);
             double score = config.algorithm().equals("ppo-reward-shaping") ? r.reward()[b] - lambda * r.cost()[b] : r.reward()[b];
@@ -465,18 +468,19 @@ public final class PpoTrainer implements AutoCloseable {
                         : PpoMath.combinedAdvantage(rewardGae.advantages()[j], costGae.advantages()[j], lambda);
                 rewardWithKl += rewards[t] * m;
                 kl += (logProbs[t] - refLogProbs[t]) * m;
-                sumRewardAdvantage += rewardGae.advantages()[j] * m;
-                sumRewardReturn += rewardGae.returns()[j] * m;
-                sumRewardValue += oldRewardValues[k] * m;
+                sums[0] += rewardGae.advantages()[j] * m;
+                sums[1] += rewardGae.returns()[j] * m;
+                sums[2] += oldRewardValues[k] * m;
                 if (costGae != null) {
                     costReturns[k] = costGae.returns()[j];
                     costWithKl += costs[t] * m;
-                    sumCostAdvantage += costGae.advantages()[j] * m;
-                    sumCostReturn += costGae.returns()[j] * m;
-                    sumCostValue += oldCostValues[k] * m;
+                    sums[3] += costGae.advantages()[j] * m;
+                    sums[4] += costGae.returns()[j] * m;
+                    sums[5] += oldCostValues[k] * m;
                 }
                 maskCount += m;
             }
+            for (int q = 0; q < sums.length; q++) perSequenceMeans[q] += sums[q] / Math.max(1, maskCount) / n;
         }
 
         // 3. the actor: clipped surrogate (+ PTX), one AdamW step
@@ -515,25 +519,30 @@ public final class PpoTrainer implements AutoCloseable {
             meanLength += r.generatedLengths()[b] / (double) n;
             maxLength = Math.max(maxLength, r.generatedLengths()[b]);
         }
-        double tokens = Math.max(1, maskCount);
+        // reward shaping trains on r - lambda * c: the reference logs that as train/shaped_reward*
+        boolean shaping = config.algorithm().equals("ppo-reward-shaping");
+        String rewardName = shaping ? "train/shaped_reward" : "train/reward";
         logged.put("train/actor_loss", actorLoss);
         logged.put("train/reward_critic_loss", rewardCriticLoss);
         logged.put("train/reward", meanReward);
-        logged.put("train/reward_with_kl_penalty", rewardWithKl / n);
-        logged.put("train/reward_advantage", sumRewardAdvantage / tokens);
-        logged.put("train/reward_return", sumRewardReturn / tokens);
-        logged.put("train/reward_value", sumRewardValue / tokens);
-        if (costModel != null) logged.put("train/cost", meanCost);
+        if (shaping) logged.put("train/shaped_reward", meanReward - lambda * meanCost);
+        logged.put(rewardName + "_with_kl_penalty", rewardWithKl / n);
+        logged.put(rewardName + "_advantage", perSequenceMeans[0]);
+        logged.put(rewardName + "_return", perSequenceMeans[1]);
+        logged.put(rewardName + "_value", perSequenceMeans[2]);
+        if (costModel != null) {
+            logged.put("train/cost", meanCost);
+            logged.put("train/episode_cost", episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0));
+        }
         if (config.learnsLambda()) {
             logged.put("train/cost_critic_loss", costCriticLoss);
             logged.put("train/lambda", lambda);
-            logged.put("train/episode_cost", episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0));
             logged.put("train/cost_with_kl_penalty", costWithKl / n);
-            logged.put("train/cost_advantage", sumCostAdvantage / tokens);
-            logged.put("train/cost_return", sumCostReturn / tokens);
-            logged.put("train/cost_value", sumCostValue / tokens);
-        } else if (config.algorithm().equals("ppo-reward-shaping")) {
-            logged.put("train/lambda", lambda);
+            logged.put("train/cost_advantage", perSequenceMeans[3]);
+            logged.put("train/cost_return", perSequenceMeans[4]);
+            logged.put("train/cost_value", perSequenceMeans[5]);
+        } else if (shaping) {
+            logged.put("train/lambda", lambda); // not in the reference's shaping logs: lambda is fixed there
         }
         logged.put("train/kl_divergence", kl / n);
         logged.put("train/actor_lr", actorLr);

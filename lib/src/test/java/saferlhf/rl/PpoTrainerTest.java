@@ -246,6 +246,15 @@ class PpoTrainerTest {
         List<Map<String, Double>> shaping = MetricsLog.read(dir.resolve("shaping/metrics.jsonl"));
         for (Map<String, Double> row : shaping) assertEquals(0.5, row.get("train/lambda"), 1e-12, "lambda stays fixed");
         assertFalse(shaping.get(0).containsKey("train/cost_critic_loss"), "one critic, for the shaped reward");
+        // the reference's names for what the shaping run trains on: r - lambda * c, and the episode cost
+        Map<String, Double> row = shaping.get(0);
+        for (String key : List.of("train/shaped_reward", "train/shaped_reward_with_kl_penalty", "train/shaped_reward_advantage",
+                "train/shaped_reward_return", "train/shaped_reward_value", "train/episode_cost", "train/reward", "train/cost")) {
+            assertTrue(row.containsKey(key) && Double.isFinite(row.get(key)), key + " in " + row);
+        }
+        assertFalse(row.containsKey("train/reward_advantage"), "the shaped reward's advantage is logged under its own name");
+        assertEquals(row.get("train/reward") - 0.5 * row.get("train/cost"), row.get("train/shaped_reward"), 1e-9);
+        assertTrue(ppo.containsKey("train/reward_advantage") && !ppo.containsKey("train/shaped_reward"));
     }
 
     @Test
