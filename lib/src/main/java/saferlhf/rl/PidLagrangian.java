@@ -18,8 +18,9 @@ import java.util.ArrayDeque;
  * dCost   = max(0, D_cost - D_cost[d_delay updates ago])    only a rising cost pushes
  * lambda  = min(lambda_max, max(0, K_P * P + I + K_D * dCost))
  * </pre>
- * The same update as the paper's code (rlpyt's {@code cppo_pid}) and OmniSafe's {@code PIDLagrangian} without their
- * normalised variants; the derivative's history starts with one 0 and holds the last {@code d_delay} smoothed costs.
+ * The same update as OmniSafe's {@code PIDLagrangian} (PKU-Alignment/omnisafe) without its normalised variants; the
+ * derivative's history starts with one 0 and holds the last {@code d_delay} smoothed costs. The paper's own code (rlpyt)
+ * was not compared.
  * Unlike the SGD rule, lambda can be exactly 0, and it answers a rising cost at once through the proportional and
  * derivative terms, where the SGD step on log lambda is scaled by lambda itself and so climbs slowly from a small lambda
  * (the lag behind the cost that the README describes for seed 44's round 2).
