@@ -69,6 +69,13 @@ class CliErrorsTest {
         List<String> errLines() { return err.lines().filter(line -> !line.isBlank()).toList(); }
     }
 
+    /** Runs the command line in-process and requires exit code 0 (the output and errors in the message otherwise). */
+    static Result ok(String... args) {
+        Result r = run(args);
+        assertEquals(0, r.code(), String.join(" ", args) + "\n" + r.err());
+        return r;
+    }
+
     /**
      * Runs the command line in-process. A command that fails must not leave models behind: the arrays open in every
      * NDManager (all are children of the engine's system manager) are the same before and after it.

@@ -58,20 +58,14 @@ class EvalAdapterFoldersTest {
         }
     }
 
-    private static CliErrorsTest.Result ok(String... args) {
-        CliErrorsTest.Result r = CliErrorsTest.run(args);
-        assertEquals(0, r.code(), String.join(" ", args) + "\n" + r.err());
-        return r;
-    }
-
     @Test
     void evalPolicyAcceptsAnAdapterFolderWithOrWithoutItsOwnTokenizer() throws IOException {
-        ok("eval", "policy", "--model", policy.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1", "--max-new-tokens", "4",
+        CliErrorsTest.ok("eval", "policy", "--model", policy.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1", "--max-new-tokens", "4",
                 "--device", "cpu");
         // as PEFT saves it: adapter_config.json and adapter_model.safetensors only; the base's tokenizer is used
         Path peft = Files.createDirectories(dir.resolve("policy-peft"));
         for (String file : List.of("adapter_config.json", "adapter_model.safetensors")) Files.copy(policy.resolve(file), peft.resolve(file));
-        ok("eval", "policy", "--model", peft.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1", "--max-new-tokens", "4",
+        CliErrorsTest.ok("eval", "policy", "--model", peft.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1", "--max-new-tokens", "4",
                 "--device", "cpu");
     }
 
@@ -80,11 +74,11 @@ class EvalAdapterFoldersTest {
         for (Path adapter : List.of(rm, cm)) {
             String kind = adapter == rm ? "rm" : "cm";
             Path merged = dir.resolve(kind + "-merged");
-            ok("lora", "merge", "--adapter", adapter.toString(), "--out", merged.toString());
+            CliErrorsTest.ok("lora", "merge", "--adapter", adapter.toString(), "--out", merged.toString());
             Path fromAdapter = dir.resolve("eval-" + kind + "-adapter"), fromMerged = dir.resolve("eval-" + kind + "-merged");
-            ok("eval", kind, "--model", adapter.toString(), "--data", "BeaverWorld/test:6/-1", "--max-length", "64",
+            CliErrorsTest.ok("eval", kind, "--model", adapter.toString(), "--data", "BeaverWorld/test:6/-1", "--max-length", "64",
                     "--device", "cpu", "--out", fromAdapter.toString());
-            ok("eval", kind, "--model", merged.toString(), "--data", "BeaverWorld/test:6/-1", "--max-length", "64",
+            CliErrorsTest.ok("eval", kind, "--model", merged.toString(), "--data", "BeaverWorld/test:6/-1", "--max-length", "64",
                     "--device", "cpu", "--out", fromMerged.toString());
             String scores = Files.readString(fromAdapter.resolve("scores.tsv"));
             assertEquals(13, scores.lines().count(), "a header and 2 scores for each of 6 pairs");
@@ -98,11 +92,11 @@ class EvalAdapterFoldersTest {
     @Test
     void evalArenaAndPairwiseAcceptAdapterFoldersForCornersAndScoreModels() {
         Path arena = dir.resolve("arena"), pairwise = dir.resolve("pairwise");
-        ok("eval", "arena", "--red", base.toString(), "--blue", policy.toString(), "--reward-model", rm.toString(),
+        CliErrorsTest.ok("eval", "arena", "--red", base.toString(), "--blue", policy.toString(), "--reward-model", rm.toString(),
                 "--cost-model", cm.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1", "--max-new-tokens", "4",
                 "--device", "cpu", "--out", arena.toString());
         assertTrue(Files.isRegularFile(arena.resolve("table.csv")));
-        ok("eval", "pairwise", "--red", policy.toString(), "--blue", base.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1",
+        CliErrorsTest.ok("eval", "pairwise", "--red", policy.toString(), "--blue", base.toString(), "--data", "BeaverWorld-Eval/harmful:3/-1",
                 "--max-new-tokens", "4", "--device", "cpu", "--out", pairwise.toString());
         assertTrue(Files.isRegularFile(pairwise.resolve("eval.json")));
     }

@@ -84,17 +84,11 @@ class ForeignDataTest {
         assertFalse(Files.readString(run.resolve("metrics.csv")).contains("judge"), "metrics.csv");
     }
 
-    private static CliErrorsTest.Result ok(String... args) {
-        CliErrorsTest.Result r = CliErrorsTest.run(args);
-        assertEquals(0, r.code(), String.join(" ", args) + "\n" + r.err());
-        return r;
-    }
-
     @Test
     void scoreModelsTrainedOnForeignPairsLogNoJudgeAccuracy() throws IOException {
         for (String stage : List.of("rm", "cm")) {
             Path out = dir.resolve("runs/" + stage);
-            ok(stage, "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + pairs, "eval_datasets=" + pairs,
+            CliErrorsTest.ok(stage, "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + pairs, "eval_datasets=" + pairs,
                     "max_length=48", "output_dir=" + out);
             assertNoJudgeMetrics(out, "eval/accuracy");
         }
@@ -103,13 +97,13 @@ class ForeignDataTest {
     @Test
     void policiesTrainedWithForeignEvaluationPromptsLogNoJudgeRates() throws IOException {
         Path sftRun = dir.resolve("runs/sft"), dpoRun = dir.resolve("runs/dpo"), ppoRun = dir.resolve("runs/ppo-lag");
-        ok("sft", "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + sft, "eval_datasets=" + prompts,
+        CliErrorsTest.ok("sft", "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + sft, "eval_datasets=" + prompts,
                 "max_length=48", "eval_max_new_tokens=4", "output_dir=" + sftRun);
         assertNoJudgeMetrics(sftRun, "eval/eos_rate");
-        ok("dpo", "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + pairs, "eval_datasets=" + pairs + "," + prompts,
+        CliErrorsTest.ok("dpo", "--preset", "quick", "model_name_or_path=" + lm, "train_datasets=" + pairs, "eval_datasets=" + pairs + "," + prompts,
                 "max_length=48", "eval_max_new_tokens=4", "output_dir=" + dpoRun);
         assertNoJudgeMetrics(dpoRun, "eval/eos_rate");
-        ok("ppo-lag", "--preset", "quick", "actor_model_name_or_path=" + lm, "reward_model_name_or_path=" + rm,
+        CliErrorsTest.ok("ppo-lag", "--preset", "quick", "actor_model_name_or_path=" + lm, "reward_model_name_or_path=" + rm,
                 "cost_model_name_or_path=" + cm, "train_datasets=" + prompts, "eval_datasets=" + prompts, "max_length=32",
                 "per_device_prompt_batch_size=4", "per_device_train_batch_size=4", "per_device_eval_batch_size=4", "eval_interval=1",
                 "output_dir=" + ppoRun);
@@ -119,12 +113,12 @@ class ForeignDataTest {
     @Test
     void evalCommandsSayTheJudgeCannotRateThesePrompts() throws IOException {
         Path out = dir.resolve("eval-cm");
-        ok("eval", "cm", "--model", cm.toString(), "--data", pairs.toString(), "--out", out.toString());
+        CliErrorsTest.ok("eval", "cm", "--model", cm.toString(), "--data", pairs.toString(), "--out", out.toString());
         String metrics = Files.readString(out.resolve("metrics.json"));
         assertTrue(metrics.contains("eval/accuracy_sign") && !metrics.contains("judge") && !metrics.contains("NaN"), metrics);
 
         // with BeaverWorld pairs mixed in, the judge's accuracy is computed from those alone, and says so
-        ok("eval", "cm", "--model", cm.toString(), "--data", pairs + ",BeaverWorld/test:4/-1", "--out", out.toString());
+        CliErrorsTest.ok("eval", "cm", "--model", cm.toString(), "--data", pairs + ",BeaverWorld/test:4/-1", "--out", out.toString());
         metrics = Files.readString(out.resolve("metrics.json"));
         assertTrue(metrics.contains("\"eval/judge_sign_accuracy\"") && metrics.contains("\"eval/judge_rated_pairs\" : 4.0"), metrics);
     }
@@ -135,7 +129,7 @@ class ForeignDataTest {
         java.io.PrintStream stdout = System.out;
         System.setOut(new java.io.PrintStream(captured, true));
         try {
-            ok("eval", "policy", "--model", lm.toString(), "--data", prompts.toString(), "--max-new-tokens", "4");
+            CliErrorsTest.ok("eval", "policy", "--model", lm.toString(), "--data", prompts.toString(), "--max-new-tokens", "4");
         } finally {
             System.setOut(stdout);
         }
