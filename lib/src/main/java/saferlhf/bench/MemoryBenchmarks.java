@@ -170,7 +170,7 @@ public final class MemoryBenchmarks {
         try (NDManager warm = NDManager.newBaseManager()) {
             warm.ones(new Shape(2, 2)).matMul(warm.ones(new Shape(2, 2))).toFloatArray(); // libtorch loaded and running
         }
-        double before = ModelBenchmarks.procStatusMb("VmRSS");
+        double before = saferlhf.util.KitJvm.procStatusMib("self", "VmRSS");
         ObjectNode r = switch (part) {
             case "forward" -> forward(s);
             case "generation" -> generation(s);
@@ -179,7 +179,7 @@ public final class MemoryBenchmarks {
         };
         r.put("part", part);
         r.put("rss_mb_before_model", ModelBenchmarks.round(before, 1));
-        r.put("peak_rss_mb", ModelBenchmarks.round(ModelBenchmarks.procStatusMb("VmHWM"), 1));
+        r.put("peak_rss_mb", ModelBenchmarks.round(saferlhf.util.KitJvm.procStatusMib("self", "VmHWM"), 1));
         r.put("heap_committed_mb", ModelBenchmarks.round(
                 java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1048576.0, 1));
         return r;

@@ -45,7 +45,7 @@ public record MemoryCheck(int steps, double rssEarlyMb, double rssLateMb, double
             TrainingLoop.run(config, trainer, steps, (step, metrics) -> {
                 if (step == early || step == steps) {
                     int i = step == early ? 0 : 1;
-                    rss[i] = ModelBenchmarks.procStatusMb("VmRSS");
+                    rss[i] = saferlhf.util.KitJvm.procStatusMib("self", "VmRSS");
                     heap[i] = java.lang.management.ManagementFactory.getMemoryMXBean().getHeapMemoryUsage().getCommitted() / 1048576.0;
                 }
             });

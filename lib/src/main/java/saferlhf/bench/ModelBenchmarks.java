@@ -244,8 +244,8 @@ public final class ModelBenchmarks {
         String threads = System.getProperty("ai.djl.pytorch.num_threads");
         r.put("threads", threads == null ? 0 : Integer.parseInt(threads)); // 0: DJL's default
         r.put("load_average", loadAverage());
-        r.put("peak_rss_mb", round(procStatusMb("VmHWM"), 1));
-        r.put("rss_mb", round(procStatusMb("VmRSS"), 1));
+        r.put("peak_rss_mb", round(saferlhf.util.KitJvm.procStatusMib("self", "VmHWM"), 1));
+        r.put("rss_mb", round(saferlhf.util.KitJvm.procStatusMib("self", "VmRSS"), 1));
         return r;
     }
 
@@ -635,11 +635,6 @@ public final class ModelBenchmarks {
     public static double loadAverage() {
         double l = ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
         return round(l, 2);
-    }
-
-    /** A field of /proc/self/status in MB (VmHWM: peak resident set; VmRSS: current), -1 when unavailable. */
-    public static double procStatusMb(String field) {
-        return saferlhf.util.KitJvm.procStatusMib("self", field);
     }
 
     static String lastJsonLine(String text) {

@@ -179,22 +179,23 @@ public final class StageGraph {
                       PrintStream log) throws IOException {
         long t0 = System.nanoTime();
         double cpu0 = KitJvm.cpuSeconds();
-        List<Timing> timeline = schedule.jobs() == 1 ? oneAfterAnother(schedule.threads(), earlier, t0, log)
+        Ran ran = schedule.jobs() == 1 ? oneAfterAnother(schedule.threads(), earlier, t0, log)
                 : severalAtOnce(schedule, childArgs, logs, earlier, t0, log);
-        double wall = since(t0);
         double cpu = KitJvm.cpuSeconds() - cpu0;
-        double peak = KitJvm.procStatusMib("self", "VmHWM");
-        if (schedule.jobs() > 1) {
-            for (Timing t : timeline) { // the children's; light stages ran in this JVM, whose CPU time is counted above
-                if (!t.skipped() && !stage(t.stage()).light() && t.cpuSeconds() > 0) cpu += t.cpuSeconds();
-            }
-            peak = peakOfTree;
+        for (Timing t : ran.timeline()) { // the children's; light stages ran in this JVM, whose CPU time is counted above
+            if (schedule.jobs() > 1 && !t.skipped() && !stage(t.stage()).light() && t.cpuSeconds() > 0) cpu += t.cpuSeconds();
         }
-        return new Result(timeline, schedule, wall, cpu, peak);
+        return new Result(ran.timeline(), schedule, since(t0), cpu, ran.peakRssMib());
     }
 
+    /**
+     * What one of the two ways of running left: the timeline and the peak resident memory (this JVM's own when it ran
+     * every stage; with children, this JVM's and its running children's together, sampled).
+     */
+    private record Ran(List<Timing> timeline, double peakRssMib) {}
+
     /** One after another, in this JVM (whose intra-op thread count is restored afterwards). */
-    private List<Timing> oneAfterAnother(int threads, Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
+    private Ran oneAfterAnother(int threads, Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
         List<Timing> timeline = new ArrayList<>();
         Integer before = null;
         try {
@@ -214,7 +215,7 @@ public final class StageGraph {
         } finally {
             if (before != null) Device.setIntraOpThreads(before);
         }
-        return timeline;
+        return new Ran(timeline, KitJvm.procStatusMib("self", "VmHWM"));
     }
 
     /**
@@ -233,8 +234,6 @@ public final class StageGraph {
         Timing t = new Timing(name, 0, since(t0), KitJvm.cpuSeconds() - cpu, threads, KitJvm.procStatusMib("self", "VmHWM"), false);
         AtomicFiles.writeString(timingFile, t.toJson().toPrettyString() + "\n");
     }
-
-    private double peakOfTree;
 
     /** What a finished stage left: its CPU seconds and peak memory, or why it failed and the exit code to give. */
     private record Outcome(boolean ok, double cpuSeconds, double peakRssMib, String why, int exit) {}
@@ -306,8 +305,8 @@ public final class StageGraph {
     }
 
     /** Several at once: each in a child JVM, light ones one at a time on a worker thread of this JVM. */
-    private List<Timing> severalAtOnce(Schedule schedule, Function<String, List<String>> childArgs, Path logs,
-                                       Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
+    private Ran severalAtOnce(Schedule schedule, Function<String, List<String>> childArgs, Path logs,
+                              Map<String, Timing> earlier, long t0, PrintStream log) throws IOException {
         Files.createDirectories(logs);
         Map<String, Integer> chain = chainLengths();
         List<Stage> pending = new ArrayList<>(stages);
@@ -318,7 +317,7 @@ public final class StageGraph {
         List<Timing> timeline = new ArrayList<>();
         List<String> failures = new ArrayList<>();
         int failedExit = 0;
-        peakOfTree = 0;
+        double peak = 0;
         java.util.concurrent.ExecutorService worker = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "light-stages");
             t.setDaemon(true);
@@ -356,7 +355,7 @@ public final class StageGraph {
                     if (!failures.isEmpty() || pending.isEmpty()) break;
                     throw new IllegalStateException("no stage can start: " + pending.stream().map(Stage::name).toList());
                 }
-                sleepAndSample(running);
+                peak = Math.max(peak, sleepAndSample(running));
                 for (var it = running.entrySet().iterator(); it.hasNext(); ) {
                     var e = it.next();
                     if (e.getValue().alive()) continue;
@@ -386,11 +385,11 @@ public final class StageGraph {
             }
         }
         if (!failures.isEmpty()) throw new StageFailed(String.join("; ", failures), failedExit);
-        return timeline;
+        return new Ran(timeline, peak);
     }
 
-    /** Waits 0.2 s, then adds up the resident memory of this JVM and its running children. */
-    private void sleepAndSample(Map<String, Running> running) {
+    /** Waits 0.2 s, then returns the resident memory of this JVM and its running children together (MiB). */
+    private static double sleepAndSample(Map<String, Running> running) {
         try {
             Thread.sleep(200);
         } catch (InterruptedException e) {
@@ -399,7 +398,7 @@ public final class StageGraph {
         }
         double total = Math.max(0, KitJvm.procStatusMib("self", "VmRSS"));
         for (Running r : running.values()) total += r.residentMib();
-        peakOfTree = Math.max(peakOfTree, total);
+        return total;
     }
 
     /** For each stage, the number of stages on the longest chain that waits on it, itself included. */
