@@ -9,15 +9,16 @@
 # A failing cell stops that notebook; the other notebooks still run (unless NB_FAIL_FAST=true), and the
 # script exits 1 with the failing cell and its error printed.
 #
-# rapaio 3.0.1 sometimes never answers the first kernel_info_request (about 1 start in 5 here), which
-# nbclient reports as "Kernel didn't respond in N seconds" before any cell ran. Only that startup failure
-# is retried, with a short startup timeout; cell errors and cell timeouts are never retried.
+# rapaio 3.0.1 sometimes binds its channels but never reads its shell socket (about 1 start in 7 here; once 4
+# in a row), which nbclient reports as "Kernel didn't respond in N seconds" before any cell ran. A healthy
+# kernel answers in 1.5 s, so waiting longer never helps: only that startup failure is retried, with a short
+# startup timeout and many attempts; cell errors and cell timeouts are never retried.
 #
 # Environment (defaults in brackets):
 #   NB_KERNEL            kernel spec name [saferlhf-java]
 #   NB_CELL_TIMEOUT      seconds one cell may run, -1 for no limit [900]
-#   NB_STARTUP_TIMEOUT   seconds to wait for the kernel to answer at startup [20]
-#   NB_STARTUP_RETRIES   extra attempts after a kernel startup failure [3]
+#   NB_STARTUP_TIMEOUT   seconds to wait for the kernel to answer at startup [15]
+#   NB_STARTUP_RETRIES   extra attempts after a kernel startup failure [8]
 #   NB_OUTPUT_DIR        where executed copies and logs go [notebooks/executed]
 #   NB_FAIL_FAST         true: stop at the first failing notebook [false]
 set -euo pipefail
@@ -25,8 +26,8 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
 KERNEL="${NB_KERNEL:-saferlhf-java}"
 CELL_TIMEOUT="${NB_CELL_TIMEOUT:-900}"
-STARTUP_TIMEOUT="${NB_STARTUP_TIMEOUT:-20}"
-STARTUP_RETRIES="${NB_STARTUP_RETRIES:-3}"
+STARTUP_TIMEOUT="${NB_STARTUP_TIMEOUT:-15}"
+STARTUP_RETRIES="${NB_STARTUP_RETRIES:-8}"
 OUT_DIR="${NB_OUTPUT_DIR:-$ROOT/notebooks/executed}"
 FAIL_FAST="${NB_FAIL_FAST:-false}"
 PY=/usr/bin/python3   # Debian's python, which sees nbformat/nbclient (pyenv's python3 may not)
