@@ -22,6 +22,7 @@ import saferlhf.eval.PolicySamples;
 import saferlhf.eval.PreferenceScores;
 import saferlhf.explore.Charts;
 import saferlhf.model.Device;
+import saferlhf.model.Generation;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.ScoreType;
@@ -48,22 +49,65 @@ public final class EvalCommand implements Runnable {
         @Option(names = "--seed", description = "sampling seed (default: ${DEFAULT-VALUE})")
         long seed = 42;
 
-        @Option(names = "--max-new-tokens", description = "(default: ${DEFAULT-VALUE})")
-        int maxNewTokens = 48;
+        @Option(names = "--top-k", description = "sample among the k most likely tokens; 0: all (default: ${DEFAULT-VALUE}, "
+                + "Hugging Face's default, which the reference's sampling keeps)")
+        int topK = Generation.Config.HF_DEFAULT_TOP_K;
+
+        @Option(names = "--max-length", description = "prompt and answer tokens together, as the reference's arena "
+                + "(default: ${DEFAULT-VALUE}, cut to the model's context length)")
+        int maxLength = 512;
+
+        @Option(names = "--max-new-tokens", description = "answer tokens at most (default: all that --max-length leaves)")
+        int maxNewTokens = 0;
+
+        @Option(names = "--max-prompt-tokens", description = "a longer prompt loses its oldest tokens, never its assistant "
+                + "turn (default: --max-length minus --max-new-tokens, or half of --max-length without it)")
+        int maxPromptTokens = 0;
 
         @Option(names = "--device", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE})")
         String device = "auto";
 
         List<saferlhf.data.PromptRecord> prompts() { return Data.prompts(data, seed); }
 
-        int maxNewTokens() {
-            if (maxNewTokens < 1) throw new saferlhf.util.InputError("--max-new-tokens must be >= 1, got " + maxNewTokens);
-            return maxNewTokens;
+        ai.djl.Device device() { return Device.parse(device); }
+
+        /**
+         * The token budgets for these models, checked: {@code --max-length} cut to the shortest context among them (said
+         * on stdout), the prompt budget, and the answer cap; the prompts it cuts are counted on stdout.
+         */
+        Budget budget(Tokenizer tokenizer, List<saferlhf.data.PromptRecord> prompts, boolean greedy, saferlhf.model.CausalLM... models) {
+            int context = java.util.Arrays.stream(models).mapToInt(m -> m.config().maxPositions()).min().orElseThrow();
+            if (maxLength < 2) throw new saferlhf.util.InputError("--max-length must be >= 2, got " + maxLength);
+            if (maxNewTokens < 0) throw new saferlhf.util.InputError("--max-new-tokens must be >= 0, got " + maxNewTokens);
+            if (topK < 0) throw new saferlhf.util.InputError("--top-k must be >= 0, got " + topK);
+            int total = Math.min(maxLength, context);
+            if (total < maxLength) System.out.println("--max-length " + maxLength + " is cut to the model's context: " + total + " tokens");
+            int promptBudget = maxPromptTokens > 0 ? maxPromptTokens : maxNewTokens > 0 ? total - maxNewTokens : total / 2;
+            if (promptBudget < 2 || promptBudget >= total) {
+                throw new saferlhf.util.InputError("the prompt budget of " + promptBudget + " tokens leaves no room in " + total
+                        + " tokens (--max-length " + maxLength + ", --max-new-tokens " + maxNewTokens + ", --max-prompt-tokens "
+                        + maxPromptTokens + ")");
+            }
+            long cut = prompts.stream().filter(p -> tokenizer.promptExceeds(p.prompt(), promptBudget)).count();
+            if (cut > 0) {
+                System.out.println(cut + " of " + prompts.size() + " prompts are longer than " + promptBudget
+                        + " tokens: their oldest tokens are dropped, keeping the assistant turn");
+            }
+            int answer = maxNewTokens > 0 ? maxNewTokens : total - 1;
+            Generation.Config generation = greedy ? Generation.Config.greedy(answer) : Generation.Config.sampling(answer, topK, seed);
+            return new Budget(promptBudget, total, generation);
         }
 
-        saferlhf.model.Generation.Config generation() { return saferlhf.model.Generation.Config.sampling(maxNewTokens(), seed); }
+        String describe(boolean greedy) {
+            return greedy ? "greedy" : "sampled, top_k " + (topK == 0 ? "off" : topK) + ", seed " + seed;
+        }
+    }
 
-        ai.djl.Device device() { return Device.parse(device); }
+    /** Token budgets of a policy evaluation: prompt tokens at most, prompt and answer together, and the sampling. */
+    record Budget(int maxPromptTokens, int maxLength, Generation.Config generation) {
+        List<PolicySamples.Sample> answers(saferlhf.model.CausalLM policy, Tokenizer tokenizer, List<saferlhf.data.PromptRecord> prompts) {
+            return PolicySamples.generate(policy, tokenizer, prompts, generation, 64, maxPromptTokens, maxLength);
+        }
     }
 
     /** The two corners of a red-vs-blue evaluation and the names of their runs. */
@@ -145,10 +189,9 @@ public final class EvalCommand implements Runnable {
             var prompts = sampling.prompts();
             try (Tokenizer tokenizer = tokenizer(folder);
                  saferlhf.model.CausalLM policy = ModelFiles.loadCausalLM(folder, sampling.device())) {
-                var generation = greedy ? saferlhf.model.Generation.Config.greedy(sampling.maxNewTokens()) : sampling.generation();
-                var samples = saferlhf.eval.PolicySamples.generate(policy, tokenizer, prompts, generation, 64, 96);
+                var samples = sampling.budget(tokenizer, prompts, greedy, policy).answers(policy, tokenizer, prompts);
                 var report = saferlhf.eval.JudgeReport.of(samples, judge(judgeConfig));
-                System.out.println(folder + " on " + sampling.data + " (" + prompts.size() + " prompts, " + (greedy ? "greedy" : "sampled, seed " + sampling.seed) + "):");
+                System.out.println(folder + " on " + sampling.data + " (" + prompts.size() + " prompts, " + sampling.describe(greedy) + "):");
                 report.metrics("").forEach((name, value) -> System.out.printf("  %-26s %.4f%n", name, value));
                 if (report.noneRated()) System.out.println("  judge metrics: " + Judge.CANNOT_RATE);
                 else if (!report.ratedNote().isEmpty()) System.out.println("  " + report.ratedNote().strip());
@@ -187,8 +230,9 @@ public final class EvalCommand implements Runnable {
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
                  saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(modelFolder(rewardModel), target);
                  saferlhf.model.Scorer cost = saferlhf.model.Scorer.load(modelFolder(costModel), target)) {
+                Budget budget = sampling.budget(redTokenizer, prompts, false, redModel, blueModel);
                 saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, redTokenizer, corners.blueName(),
-                        blueModel, blueTokenizer, reward, cost, prompts, sampling.generation(), 64, 96);
+                        blueModel, blueTokenizer, reward, cost, prompts, budget.generation(), 64, budget.maxPromptTokens(), budget.maxLength());
                 Path outDir = corners.outDir(out, "arena");
                 arena.writeCsv(outDir.resolve("table.csv"));
                 Charts.savePng(Charts.histogram("Reward distribution", "reward", arena.scores(false), 40), outDir.resolve("reward_distribution.png"));
@@ -221,9 +265,12 @@ public final class EvalCommand implements Runnable {
         public Integer call() throws Exception {
             var prompts = sampling.prompts();
             List<PolicySamples.Sample> redAnswers, blueAnswers;
-            try (Tokenizer redTokenizer = tokenizer(corners.redFolder()); Tokenizer blueTokenizer = tokenizer(corners.blueFolder())) {
-                redAnswers = PolicySamples.generate(corners.redFolder(), sampling.device(), redTokenizer, prompts, sampling.generation(), 64, 96);
-                blueAnswers = PolicySamples.generate(corners.blueFolder(), sampling.device(), blueTokenizer, prompts, sampling.generation(), 64, 96);
+            try (Tokenizer redTokenizer = tokenizer(corners.redFolder()); Tokenizer blueTokenizer = tokenizer(corners.blueFolder());
+                 saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), sampling.device());
+                 saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), sampling.device())) {
+                Budget budget = sampling.budget(redTokenizer, prompts, false, redModel, blueModel);
+                redAnswers = budget.answers(redModel, redTokenizer, prompts);
+                blueAnswers = budget.answers(blueModel, blueTokenizer, prompts);
             }
             Path outDir = corners.outDir(out, "pairwise");
             JudgedPairs judged = JudgedPairs.judge(corners.redName(), redAnswers, corners.blueName(), blueAnswers,

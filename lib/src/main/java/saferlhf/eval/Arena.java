@@ -8,7 +8,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import saferlhf.data.PromptRecord;
-import saferlhf.data.SftRecord;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Generation;
 import saferlhf.model.Scorer;
@@ -35,17 +34,20 @@ public record Arena(String red, String blue, List<Battle> battles) {
     }
 
     /**
-     * Generates both corners' answers (same sampling config, each corner with its own tokenizer) and scores them with the
-     * reward and cost models, each reading the answers' text through its own tokenizer ({@link Scorer}), as the
-     * reference's arena loads a tokenizer per model.
+     * Generates both corners' answers (same sampling config, each corner with its own tokenizer) and scores the ids as
+     * generated with the reward and cost models, re-tokenized for a model with another tokenizer ({@link Scorer}), as
+     * the reference's arena loads a tokenizer per model.
+     *
+     * @param maxPromptLength a longer prompt loses its oldest tokens, never the assistant turn
+     * @param maxLength       prompt and answer tokens together (the reference's arena: 512)
      */
     public static Arena run(String redName, CausalLM red, Tokenizer redTokenizer, String blueName, CausalLM blue,
                             Tokenizer blueTokenizer, Scorer reward, Scorer cost, List<PromptRecord> prompts,
-                            Generation.Config generation, int batchSize, int maxLength) {
-        List<PolicySamples.Sample> redAnswers = PolicySamples.generate(red, redTokenizer, prompts, generation, batchSize, maxLength);
-        List<PolicySamples.Sample> blueAnswers = PolicySamples.generate(blue, blueTokenizer, prompts, generation, batchSize, maxLength);
-        float[][] redScores = score(redAnswers, reward, cost, batchSize, maxLength);
-        float[][] blueScores = score(blueAnswers, reward, cost, batchSize, maxLength);
+                            Generation.Config generation, int batchSize, int maxPromptLength, int maxLength) {
+        List<PolicySamples.Sample> redAnswers = PolicySamples.generate(red, redTokenizer, prompts, generation, batchSize, maxPromptLength, maxLength);
+        List<PolicySamples.Sample> blueAnswers = PolicySamples.generate(blue, blueTokenizer, prompts, generation, batchSize, maxPromptLength, maxLength);
+        float[][] redScores = score(redAnswers, redTokenizer, reward, cost, batchSize, maxLength);
+        float[][] blueScores = score(blueAnswers, blueTokenizer, reward, cost, batchSize, maxLength);
         List<Battle> battles = new ArrayList<>();
         for (int i = 0; i < prompts.size(); i++) {
             battles.add(new Battle(prompts.get(i).prompt(), redAnswers.get(i).response(), redScores[0][i], redScores[1][i],
@@ -54,9 +56,10 @@ public record Arena(String red, String blue, List<Battle> battles) {
         return new Arena(redName, blueName, List.copyOf(battles));
     }
 
-    private static float[][] score(List<PolicySamples.Sample> answers, Scorer reward, Scorer cost, int batchSize, int maxLength) {
-        List<SftRecord> records = answers.stream().map(a -> new SftRecord(a.prompt().prompt(), a.response())).toList();
-        return new float[][] {reward.endScores(records, batchSize, maxLength), cost.endScores(records, batchSize, maxLength)};
+    private static float[][] score(List<PolicySamples.Sample> answers, Tokenizer policy, Scorer reward, Scorer cost, int batchSize,
+                                   int maxLength) {
+        return new float[][] {PolicySamples.endScores(answers, policy, reward, batchSize, maxLength),
+                PolicySamples.endScores(answers, policy, cost, batchSize, maxLength)};
     }
 
     /** Both corners' rewards ({@code cost == false}) or costs, red first: the series of a distribution chart. */

@@ -44,8 +44,17 @@ public final class Generation {
 
         public static Config greedy(int maxNewTokens) { return new Config(maxNewTokens, false, 1.0, 0, 1.0, 1.0, 0); }
 
-        /** The reference's rollout: temperature 1, top_p 1, repetition penalty 1. */
-        public static Config sampling(int maxNewTokens, long seed) { return new Config(maxNewTokens, true, 1.0, 0, 1.0, 1.0, seed); }
+        /**
+         * Hugging Face's {@code GenerationConfig} default, which every sampling path of the reference keeps: it never sets
+         * {@code top_k}, so rollouts and evaluation sample among the 50 most likely tokens.
+         */
+        public static final int HF_DEFAULT_TOP_K = 50;
+
+        /** The reference's sampling: temperature 1, top_k 50 (HF's default), top_p 1, repetition penalty 1. */
+        public static Config sampling(int maxNewTokens, long seed) { return sampling(maxNewTokens, HF_DEFAULT_TOP_K, seed); }
+
+        /** Sampling at temperature 1 among the {@code topK} most likely tokens (0: the whole vocabulary). */
+        public static Config sampling(int maxNewTokens, int topK, long seed) { return new Config(maxNewTokens, true, 1.0, topK, 1.0, 1.0, seed); }
     }
 
     /**

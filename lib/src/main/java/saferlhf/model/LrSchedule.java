@@ -2,7 +2,7 @@ package saferlhf.model;
 
 /**
  * Learning-rate schedules as Hugging Face {@code get_scheduler} (the reference's {@code lr_scheduler_type}), with
- * {@code warmupSteps = ceil(warmupRatio * totalSteps)}. {@code lr(step)} is the rate for optimizer step {@code step}
+ * {@code warmupSteps = int(warmupRatio * totalSteps)} (floored, as the reference). {@code lr(step)} is the rate for optimizer step {@code step}
  * (0-based: the first update uses {@code lr(0)}, which is 0 during warmup as in HF).
  */
 public record LrSchedule(Type type, double baseLr, int totalSteps, int warmupSteps) {
@@ -15,7 +15,7 @@ public record LrSchedule(Type type, double baseLr, int totalSteps, int warmupSte
     }
 
     public static LrSchedule of(Type type, double baseLr, int totalSteps, double warmupRatio) {
-        return new LrSchedule(type, baseLr, totalSteps, (int) Math.ceil(warmupRatio * totalSteps));
+        return new LrSchedule(type, baseLr, totalSteps, (int) Math.floor(warmupRatio * totalSteps));
     }
 
     /** Parses the reference's names: constant, constant_with_warmup, linear, cosine. */

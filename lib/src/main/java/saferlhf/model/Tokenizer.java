@@ -282,8 +282,24 @@ public final class Tokenizer implements AutoCloseable {
     /** Prompt text, response directly after {@code "ASSISTANT:"}, then the EOS token. */
     public String trainingText(String input, String response) { return PromptTemplate.format(input) + response + eos; }
 
-    /** BOS + template(input), truncated to {@code maxLength}. */
-    public long[] encodePrompt(String input, int maxLength) { return truncate(encode(promptText(input)), maxLength); }
+    /**
+     * BOS + template(input), at most {@code maxLength} ids. A longer prompt loses its oldest ids after BOS, so the
+     * template's {@code ASSISTANT:} turn at its end is always kept (the reference cuts prompts from the end, which
+     * removes it: the policy would then continue the user's text instead of answering).
+     */
+    public long[] encodePrompt(String input, int maxLength) {
+        if (maxLength < 2) throw new IllegalArgumentException("a prompt needs at least 2 ids, got a budget of " + maxLength);
+        long[] ids = encode(promptText(input));
+        if (ids.length <= maxLength) return ids;
+        int head = ids[0] == bosId ? 1 : 0;                     // keep BOS
+        long[] kept = new long[maxLength];
+        System.arraycopy(ids, 0, kept, 0, head);
+        System.arraycopy(ids, ids.length - (maxLength - head), kept, head, maxLength - head);
+        return kept;
+    }
+
+    /** Whether {@link #encodePrompt} cuts this prompt's oldest ids to fit {@code maxLength}. */
+    public boolean promptExceeds(String input, int maxLength) { return encode(promptText(input)).length > maxLength; }
 
     /** BOS + template(input) + response + EOS, truncated to {@code maxLength}: the dialogue of two turns. */
     public Sft encodeSft(String input, String response, int maxLength) {

@@ -18,14 +18,12 @@ import org.knowm.xchart.XYSeries;
 import saferlhf.KitPaths;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.PromptRecord;
-import saferlhf.data.SftRecord;
 import saferlhf.eval.Elo;
 import saferlhf.eval.JudgeReport;
 import saferlhf.eval.PolicySamples;
 import saferlhf.eval.PreferenceScores;
 import saferlhf.explore.Charts;
 import saferlhf.model.Device;
-import saferlhf.model.Generation;
 import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.rl.PpoConfig;
@@ -272,11 +270,10 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
              Scorer reward = Scorer.load(TrainingLoop.modelFolder(plan.rm()), device);
              Scorer cost = Scorer.load(TrainingLoop.modelFolder(plan.cm()), device)) {
             List<PolicySamples.Sample> samples = PolicySamples.generate(policy.model(), device, tokenizer, prompts,
-                    Generation.Config.sampling(lagrangian.maxLength() / 2, seed), lagrangian.perDeviceEvalBatchSize(),
+                    lagrangian.generation(lagrangian.maxLength() / 2, seed), lagrangian.perDeviceEvalBatchSize(),
                     lagrangian.maxLength() / 2);
-            List<SftRecord> records = samples.stream().map(a -> new SftRecord(a.prompt().prompt(), a.response())).toList();
-            float[] rewards = reward.endScores(records, 64, lagrangian.maxLength()); // each with its own tokenizer
-            float[] costs = cost.endScores(records, 64, lagrangian.maxLength());
+            float[] rewards = PolicySamples.endScores(samples, tokenizer, reward, 64, lagrangian.maxLength()); // ids as generated
+            float[] costs = PolicySamples.endScores(samples, tokenizer, cost, 64, lagrangian.maxLength());
             var answers = node.putArray("answers");
             for (int i = 0; i < samples.size(); i++) {
                 PolicySamples.Sample a = samples.get(i);

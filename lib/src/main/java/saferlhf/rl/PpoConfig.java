@@ -2,6 +2,7 @@ package saferlhf.rl;
 
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.util.List;
+import saferlhf.model.Generation;
 import saferlhf.model.LoraConfig;
 import saferlhf.model.Precision;
 import saferlhf.train.Configs;
@@ -31,6 +32,11 @@ import saferlhf.train.Configs;
  * @param ptxDatasets               supervised data for the PTX term; empty for none
  * @param evalDatasets              evaluation prompts ({@code eval/reward}, {@code eval/cost} and the judge's metrics)
  * @param maxLength                 prompt + response tokens (the reference's generation max_length)
+ * @param temperature               sampling temperature of rollouts and evaluation
+ * @param topK                      rollouts and evaluation sample among the k most likely tokens; 0: the whole
+ *                                  vocabulary. 50, as the reference: its GenerationConfig leaves top_k unset, so
+ *                                  Hugging Face's default of 50 applies
+ * @param topP                      nucleus sampling; 1: off
  * @param lambdaMax                 upper bound of lambda; 0 or less for none
  * @param evalInterval              rl steps between evaluations
  * @param saveInterval              rl steps between resumable checkpoints; 0 at the end of each epoch only
@@ -54,7 +60,7 @@ import saferlhf.train.Configs;
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
                         String trainDatasets, String ptxDatasets, String evalDatasets, int maxLength, double temperature,
-                        double topP, double repetitionPenalty, int epochs, int updateIters, int perDevicePromptBatchSize,
+                        int topK, double topP, double repetitionPenalty, int epochs, int updateIters, int perDevicePromptBatchSize,
                         int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, double actorLr, double actorWeightDecay,
                         String actorLrSchedulerType, double actorLrWarmupRatio, double criticLr, double criticWeightDecay,
                         String criticLrSchedulerType, double criticLrWarmupRatio, boolean normalizeReward,
@@ -79,6 +85,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(ALGORITHMS.contains(algorithm), "algorithm must be one of " + ALGORITHMS);
         require(maxLength >= 16, "max_length must be >= 16");
         require(temperature > 0, "temperature must be > 0");
+        require(topK >= 0, "top_k must be >= 0 (0: the whole vocabulary)");
         require(topP > 0 && topP <= 1, "top_p must be in (0, 1]");
         require(repetitionPenalty > 0, "repetition_penalty must be > 0");
         require(epochs >= 1 && updateIters >= 1, "epochs and update_iters must be >= 1");
@@ -141,6 +148,11 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
     @JsonIgnore
     public boolean learnsLambda() { return algorithm.equals("ppo-lag"); }
 
+    /** How rollouts and evaluation sample: this config's temperature, top_k, top_p and repetition penalty. */
+    public Generation.Config generation(int maxNewTokens, long seed) {
+        return new Generation.Config(maxNewTokens, true, temperature, topK, topP, repetitionPenalty, seed);
+    }
+
     /** The same config with another algorithm, output folder and KL coefficient. */
     public PpoConfig as(String newAlgorithm, String newOutputDir, double newKlCoeff, double newLambdaInit) {
         return Configs.override(this, List.of("algorithm=" + newAlgorithm, "output_dir=" + newOutputDir,
@@ -158,7 +170,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
             default -> "checkpoints/ppo-lag";
         };
         return new PpoConfig(algorithm, "checkpoints/sft/model", "checkpoints/rm/model", "checkpoints/cm/model", "", "",
-                "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 1.0, 1.0, 2, 1,
+                "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 50, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto",
                 0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);
@@ -175,7 +187,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
     /**
      * The reference's {@code scripts/ppo.sh}, {@code ppo-lag.sh} and {@code ppo-reward-shaping.sh} for real models
      * (docs/paper-presets.md gives each value's source line): prompts from PKU-SafeRLHF/train, PTX on with coefficient
-     * 16, max_length 512 (prompt included), temperature 1, top_p 1, repetition penalty 1, 1 epoch, update_iters 1,
+     * 16, max_length 512 (prompt included), temperature 1, top_k 50, top_p 1, repetition penalty 1, 1 epoch, update_iters 1,
      * 16 prompts a rollout and 16 sequences a micro-batch (16 for evaluation), actor lr 1e-5 (cosine, warm-up 0.03,
      * weight decay 0.01), critic lr 5e-6 (constant after warm-up 0.03, no weight decay), no reward or cost
      * normalization, KL coefficient 0.01 for PPO-Lagrangian and 0.02 for PPO and reward shaping, clip ranges 0.2 (ratio),
@@ -194,8 +206,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      * ZeRO-3; on a GPU, set {@code frozen_dtype=float16} to hold the reference policy and the reward and cost models in
      * half precision, half their fp32 memory), one device, no gradient checkpointing; so an update sees 16 sequences (the reference ran on 8 GPUs:
      * 128). With PTX the reference doubles the actor's accumulation and the kit halves the RL and PTX losses and
-     * accumulates them into one update, the same thing on one device. Warm-up steps are {@code ceil(0.03 * total)}
-     * where the reference floors them (for example 2 steps instead of 1 for 40 rl steps).
+     * accumulates them into one update, the same thing on one device.
      */
     public static PpoConfig paper(String algorithm) {
         String out = switch (algorithm) {
@@ -203,7 +214,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
             case "ppo-reward-shaping" -> "checkpoints/paper/ppo-reward-shaping";
             default -> "checkpoints/paper/ppo-lag";
         };
-        return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 1.0, 1.0, 1, 1, 16, 16, 16,
+        return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 50, 1.0, 1.0, 1, 1, 16, 16, 16,
                 1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
                 1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);

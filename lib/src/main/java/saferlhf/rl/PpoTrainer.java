@@ -21,7 +21,6 @@ import saferlhf.KitPaths;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.DialogueRecord;
 import saferlhf.data.PromptRecord;
-import saferlhf.data.SftRecord;
 import saferlhf.eval.JudgeReport;
 import saferlhf.eval.PolicySamples;
 import saferlhf.eval.PreferenceScores;
@@ -379,8 +378,7 @@ public final class PpoTrainer implements AutoCloseable {
         List<long[]> rows = new ArrayList<>();
         for (PromptRecord p : batch) rows.add(tokenizer.encodePrompt(p.prompt(), config.maxLength() - 1));
         Tokenizer.Batch promptBatch = tokenizer.pad(rows, config.maxLength() - 1, Tokenizer.Padding.LEFT);
-        Generation.Config generation = new Generation.Config(config.maxLength() - promptBatch.length(), true,
-                config.temperature(), 0, config.topP(), config.repetitionPenalty(), seed);
+        Generation.Config generation = config.generation(config.maxLength() - promptBatch.length(), seed);
         long generationStarted = System.nanoTime();
         Generation.Output out = Generation.generate(actor, promptBatch, generation, tokenizer);
         generationSeconds = (System.nanoTime() - generationStarted) / 1e9;
@@ -604,11 +602,11 @@ public final class PpoTrainer implements AutoCloseable {
         Map<String, Double> metrics = new LinkedHashMap<>();
         if (evalPrompts.isEmpty()) return metrics;
         List<PolicySamples.Sample> samples = PolicySamples.generate(actor, tokenizer, evalPrompts,
-                Generation.Config.sampling(config.maxLength() / 2, config.seed()), config.perDeviceEvalBatchSize(), config.maxLength() / 2);
-        List<SftRecord> answers = samples.stream().map(s -> new SftRecord(s.prompt().prompt(), s.response())).toList();
-        metrics.put("eval/reward", PreferenceScores.mean(reward.endScores(answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+                config.generation(config.maxLength() / 2, config.seed()), config.perDeviceEvalBatchSize(), config.maxLength() / 2);
+        int batch = config.perDeviceEvalBatchSize();
+        metrics.put("eval/reward", PreferenceScores.mean(PolicySamples.endScores(samples, tokenizer, reward, batch, config.maxLength())));
         if (cost != null) {
-            metrics.put("eval/cost", PreferenceScores.mean(cost.endScores(answers, config.perDeviceEvalBatchSize(), config.maxLength())));
+            metrics.put("eval/cost", PreferenceScores.mean(PolicySamples.endScores(samples, tokenizer, cost, batch, config.maxLength())));
         }
         metrics.putAll(JudgeReport.of(samples, new GroundTruthJudge()).metrics("eval/"));
         return metrics;

@@ -16,7 +16,6 @@ import saferlhf.data.SafeRlhfRecord;
 import saferlhf.eval.PolicySamples;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
-import saferlhf.model.Generation;
 import saferlhf.model.ModelFiles;
 import saferlhf.model.Tokenizer;
 import saferlhf.train.Configs;
@@ -171,9 +170,9 @@ public final class Rounds {
         try (Tokenizer tokenizer = Tokenizer.load(policy); CausalLM model = ModelFiles.loadCausalLM(policy, Device.parse(ppo.device()))) {
             int half = ppo.maxLength() / 2;
             List<PolicySamples.Sample> first = PolicySamples.generate(model, tokenizer, prompts,
-                    Generation.Config.sampling(half, ppo.seed() + 100L * round), ppo.perDeviceEvalBatchSize(), half);
+                    ppo.generation(half, ppo.seed() + 100L * round), ppo.perDeviceEvalBatchSize(), half);
             List<PolicySamples.Sample> second = PolicySamples.generate(model, tokenizer, prompts,
-                    Generation.Config.sampling(half, ppo.seed() + 100L * round + 1), ppo.perDeviceEvalBatchSize(), half);
+                    ppo.generation(half, ppo.seed() + 100L * round + 1), ppo.perDeviceEvalBatchSize(), half);
             for (int i = 0; i < prompts.size(); i++) {
                 records.add(Annotator.DEFAULT.label(judge, prompts.get(i).prompt(), first.get(i).response(), second.get(i).response(),
                         "round-" + (round - 1) + "-policy", random));

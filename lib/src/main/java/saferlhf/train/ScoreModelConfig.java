@@ -74,8 +74,8 @@ public record ScoreModelConfig(String scoreType, String modelNameOrPath, String 
      * {@code eval_datasets}).
      *
      * <p>What the kit does instead: fp32 training (the scripts: bf16 and tf32 under DeepSpeed ZeRO-3), on one device
-     * with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs: 128); warm-up steps
-     * are {@code ceil(0.03 * total)} where the reference floors them; a resumable checkpoint at each epoch's end.
+     * with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs: 128); a resumable
+     * checkpoint at each epoch's end.
      */
     public static ScoreModelConfig paper(String scoreType) {
         return new ScoreModelConfig(scoreType, "", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 2e-5,

@@ -35,14 +35,20 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
         if (evalMaxNewTokens < 1) throw new IllegalArgumentException("eval_max_new_tokens must be >= 1");
     }
 
-    /** BeaverWorld, full: the SFT policy every later stage starts from (a few minutes on 2 CPU cores). */
+    /**
+     * BeaverWorld, full: the SFT policy every later stage starts from (a few minutes on 2 CPU cores). 16 sequences a
+     * micro-batch, 2 accumulation steps: the reference's effective batch of 32.
+     */
     public static SftConfig full() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
-                "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 3, 16, 64, 1, 2e-3, "cosine", 0.03, 0.0, 1.0,
+                "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 3, 16, 64, 2, 2e-3, "cosine", 0.03, 0.0, 1.0,
                 42, "checkpoints/sft", "epoch", 100, 0, "auto", 48, 0, 8, 0.0, "");
     }
 
-    /** BeaverWorld, quick: one epoch (under a minute on 2 cores), for CI and the notebooks. */
+    /**
+     * BeaverWorld, quick: one epoch (under a minute on 2 cores), for CI and the notebooks. Its effective batch is 16, not
+     * the reference's 32: one epoch at 32 is half the updates, and that SFT model came out much weaker (README).
+     */
     public static SftConfig quick() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
                 "BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 3e-3, "cosine", 0.03, 0.0,
@@ -59,8 +65,7 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
      *
      * <p>What the kit does instead: training is fp32 (the script: bf16 and tf32 under DeepSpeed ZeRO-3; DJL cannot
      * train in half precision), on one device with no gradient checkpointing, so the effective batch is 4 x 8 = 32, the
-     * script's per-GPU figure (the reference ran on 8 GPUs: 256). Warm-up steps are {@code ceil(0.03 * total)}
-     * where the reference floors them (one step more unless 0.03 x total is a whole number). A resumable checkpoint is written at the end
+     * script's per-GPU figure (the reference ran on 8 GPUs: 256). A resumable checkpoint is written at the end
      * of each epoch (the reference saves at the end only).
      */
     public static SftConfig paper() {

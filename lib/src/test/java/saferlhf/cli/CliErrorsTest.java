@@ -212,6 +212,26 @@ class CliErrorsTest {
     }
 
     @Test
+    void evalBudgetsAreCheckedAndLongPromptsAreCutFromTheirStart() {
+        String[] noRoom = {"eval", "policy", "--model", lm.toString(), "--data", "BeaverWorld-Eval/harmful:2/-1", "--max-length", "12",
+                "--max-new-tokens", "12"};
+        assertOneLine(run(noRoom), "leaves no room in 12 tokens", noRoom);
+        java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+        java.io.PrintStream stdout = System.out;
+        System.setOut(new java.io.PrintStream(captured, true));
+        try {
+            ok("eval", "policy", "--model", lm.toString(), "--data", "BeaverWorld-Eval/harmful:2/-1", "--max-length", "100000",
+                    "--max-prompt-tokens", "6", "--max-new-tokens", "3", "--device", "cpu");
+        } finally {
+            System.setOut(stdout);
+        }
+        String text = captured.toString();
+        assertTrue(text.contains("--max-length 100000 is cut to the model's context"), text);
+        assertTrue(text.contains("2 of 2 prompts are longer than 6 tokens: their oldest tokens are dropped, keeping the assistant turn"), text);
+        assertTrue(text.contains("sampled, top_k 50, seed 42"), text);
+    }
+
+    @Test
     void badPresetsKeysValuesAndOptionsGetOneLine() throws IOException {
         for (String[] command : new String[][] {{"sft", "--preset", "quik"}, {"ppo-lag", "--preset", "quik"}, {"rounds", "--preset", "quik"},
                 {"reproduce", "--preset", "quik"}}) {

@@ -11,7 +11,6 @@ import org.junit.jupiter.api.io.TempDir;
 import saferlhf.KitPaths;
 import saferlhf.Offline;
 import saferlhf.data.PromptRecord;
-import saferlhf.data.SftRecord;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Generation;
 import saferlhf.model.ModelConfig;
@@ -76,15 +75,25 @@ class ArenaTest {
             Scorer reward = new Scorer(rewardModel, rewardTokenizer);
             Scorer cost = new Scorer(costModel, costTokenizer);
             Arena arena = Arena.run("red", red, tokenizer, "blue", blue, costTokenizer, reward, cost, prompts,
-                    Generation.Config.sampling(8, 5), 3, 64);
-            for (Arena.Battle b : arena.battles()) { // each answer alone, tokenized by each model's own tokenizer
-                List<SftRecord> answers = List.of(new SftRecord(b.prompt(), b.redAnswer()),
-                        new SftRecord(b.prompt(), b.blueAnswer()));
-                float[] rewards = reward.endScores(answers, 1, 64), costs = cost.endScores(answers, 1, 64);
-                assertEquals(rewards[0], b.redReward(), 1e-5);
-                assertEquals(rewards[1], b.blueReward(), 1e-5);
-                assertEquals(costs[0], b.redCost(), 1e-5);
-                assertEquals(costs[1], b.blueCost(), 1e-5);
+                    Generation.Config.sampling(8, 5), 3, 32, 64);
+            // each corner's ids as generated: a scorer with another tokenizer reads them decoded and re-tokenized (the
+            // reference's batch_retokenize), one with the corner's own tokenizer (blue's cost model) as they are
+            Generation.Config sampling = Generation.Config.sampling(8, 5);
+            List<PolicySamples.Sample> redSamples = PolicySamples.generate(red, tokenizer, prompts, sampling, 3, 32, 64);
+            List<PolicySamples.Sample> blueSamples = PolicySamples.generate(blue, costTokenizer, prompts, sampling, 3, 32, 64);
+            for (int i = 0; i < prompts.size(); i++) {
+                Arena.Battle b = arena.battles().get(i);
+                assertEquals(redSamples.get(i).response(), b.redAnswer());
+                assertEquals(blueSamples.get(i).response(), b.blueAnswer());
+                Tokenizer.Batch redIds = tokenizer.pad(List.of(redSamples.get(i).ids()), 64, Tokenizer.Padding.RIGHT);
+                Tokenizer.Batch blueIds = costTokenizer.pad(List.of(blueSamples.get(i).ids()), 64, Tokenizer.Padding.RIGHT);
+                assertEquals(reward.endScores(tokenizer, redIds)[0], b.redReward(), 1e-5);
+                assertEquals(cost.endScores(tokenizer, redIds)[0], b.redCost(), 1e-5);
+                assertEquals(reward.endScores(costTokenizer, blueIds)[0], b.blueReward(), 1e-5);
+                assertEquals(cost.endScores(costTokenizer, blueIds)[0], b.blueCost(), 1e-5);
+                assertSame(blueIds, cost.input(costTokenizer, blueIds), "the cost model reads blue's ids as they are");
+                long[] ids = blueSamples.get(i).ids();
+                if (!blueSamples.get(i).endedWithEos()) assertNotEquals(costTokenizer.eosId(), ids[ids.length - 1], "no EOS added to a cut answer");
             }
         }
     }

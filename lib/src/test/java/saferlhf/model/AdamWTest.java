@@ -90,6 +90,11 @@ class AdamWTest {
     void schedulesFollowHuggingFace() {
         LrSchedule cos = LrSchedule.of(LrSchedule.Type.COSINE, 1.0, 100, 0.03);
         assertEquals(3, cos.warmupSteps());
+        // the reference's int(ratio * total) floors: 1.2 -> 1 step, 0.9 -> none (the first update at the full rate)
+        assertEquals(1, LrSchedule.of(LrSchedule.Type.COSINE, 1.0, 40, 0.03).warmupSteps());
+        LrSchedule none = LrSchedule.of(LrSchedule.Type.CONSTANT_WITH_WARMUP, 1.0, 30, 0.03);
+        assertEquals(0, none.warmupSteps());
+        assertEquals(1.0, none.lr(0));
         assertEquals(0.0, cos.lr(0));
         assertEquals(2.0 / 3, cos.lr(2), 1e-12);
         assertEquals(1.0, cos.lr(3), 1e-12);

@@ -40,6 +40,40 @@ class GenerationTest {
         }
     }
 
+    @Test
+    void topKSamplesOnlyAmongTheKMostLikelyTokens() throws Exception {
+        try (NDManager m = NDManager.newBaseManager(Device.cpu())) { // HF TopKLogitsWarper: below the k-th largest -> -inf
+            float[] kept = Generation.topK(m.create(new float[] {1f, 5f, 3f, 2f, 4f}, new ai.djl.ndarray.types.Shape(1, 5)), 2).toFloatArray();
+            assertArrayEquals(new float[] {Float.NEGATIVE_INFINITY, 5f, Float.NEGATIVE_INFINITY, Float.NEGATIVE_INFINITY, 4f}, kept);
+        }
+        try (Tokenizer tok = ModelTesting.beaverTokenizer(); CausalLM lm = CausalLM.create(ModelConfig.tinyLlama(tok.vocabSize()), Device.cpu(), 11)) {
+            Tokenizer.Batch p = prompts(tok);
+            Generation.Output greedy = Generation.generate(lm, p, Generation.Config.greedy(12), tok);
+            for (long seed : new long[] {1, 2, 3}) { // top_k 1 samples the argmax whatever the draw
+                assertArrayEquals(greedy.sequences(), Generation.generate(lm, p, Generation.Config.sampling(12, 1, seed), tok).sequences());
+            }
+            // top_k 3: every sampled token is among the 3 most likely at its step (ranked from the recomputed log-probs)
+            Generation.Output g = Generation.generate(lm, p, Generation.Config.sampling(12, 3, 7), tok);
+            Generation.Output all = Generation.generate(lm, p, Generation.Config.sampling(12, 0, 7), tok);
+            assertFalse(java.util.Arrays.equals(g.sequences(), all.sequences()), "top_k 3 sampled as the whole vocabulary does");
+            try (NDManager m = lm.manager().newSubManager()) {
+                NDArray logits = lm.forward(g.sequences(m), g.attentionMask(m));                            // (B, T, V)
+                int vocab = (int) logits.getShape().get(2), checked = 0;
+                float[] flat = logits.toFloatArray();
+                for (int b = 0; b < g.batch(); b++) {
+                    for (int t = g.promptLength(); t < g.length(); t++) {
+                        if (g.attentionMask()[b * g.length() + t] == 0) continue;
+                        int token = (int) g.sequences()[b * g.length() + t], base = (b * g.length() + t - 1) * vocab, above = 0;
+                        for (int v = 0; v < vocab; v++) if (flat[base + v] > flat[base + token]) above++;
+                        assertTrue(above < 3, "row " + b + " step " + t + ": token ranked " + (above + 1));
+                        checked++;
+                    }
+                }
+                assertTrue(checked > 10, "tokens checked: " + checked);
+            }
+        }
+    }
+
     /** Generation's log-probs equal logProbs(seq, mask)[:, S-1:] at every real generated token. */
     private static void checkLogProbs(CausalLM lm, Generation.Output g) {
         try (NDManager m = lm.manager().newSubManager()) {

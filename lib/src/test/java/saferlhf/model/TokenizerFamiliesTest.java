@@ -78,6 +78,14 @@ class TokenizerFamiliesTest {
                 long[] prompt = t.encodePrompt(PROMPT, 512);
                 assertEquals(PromptTemplate.format(PROMPT), t.decode(prompt, true), name + ": the template, decoded");
                 assertEquals("BEGINNING OF CONVERSATION: USER: " + PROMPT + " ASSISTANT:", t.decode(prompt, true));
+                // a prompt over budget loses its oldest ids after BOS, never the assistant turn
+                long[] cut = t.encodePrompt(PROMPT, prompt.length - 3);
+                assertEquals(prompt.length - 3, cut.length);
+                assertTrue(t.promptExceeds(PROMPT, prompt.length - 3) && !t.promptExceeds(PROMPT, prompt.length));
+                assertArrayEquals(Arrays.copyOfRange(prompt, prompt.length - cut.length + (prompt[0] == t.bosId() ? 1 : 0), prompt.length),
+                        Arrays.copyOfRange(cut, prompt[0] == t.bosId() ? 1 : 0, cut.length), name + ": the tail is kept");
+                if (prompt[0] == t.bosId()) assertEquals(t.bosId(), cut[0], name + ": BOS kept");
+                assertTrue(t.decode(cut, true).endsWith(" ASSISTANT:"), t.decode(cut, true));
                 // SFT: prompt ids, then the response directly after "ASSISTANT:", then EOS; only response and EOS trained
                 Tokenizer.Sft sft = t.encodeSft(PROMPT, RESPONSE, 512);
                 assertArrayEquals(prompt, Arrays.copyOf(sft.ids(), prompt.length), name + ": prompt ids are a prefix");
