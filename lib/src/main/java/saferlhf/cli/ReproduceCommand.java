@@ -10,7 +10,7 @@ import saferlhf.pipeline.StageGraph;
 
 /** {@code saferlhf reproduce [--preset quick|full] [--out DIR] [--seed N] [--jobs N] [--set KIND.key=value]}: the kit's main job. */
 @Command(name = "reproduce", mixinStandardHelpOptions = true,
-        description = "The whole Safe RLHF reproduction on BeaverWorld: SFT, RM, CM, PPO, PPO-Lagrangian (2 rounds), reward-shaping sweep, DPO, evaluation, report.md and summary.json. Independent stages run at the same time, each in a JVM of its own; finished stages are skipped.")
+        description = "The whole Safe RLHF reproduction on BeaverWorld: SFT, RM, CM, PPO, PPO-Lagrangian (3 rounds), reward-shaping sweep, DPO, evaluation, report.md and summary.json. Independent stages run at the same time, each in a JVM of its own; finished stages are skipped.")
 public final class ReproduceCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "quick or full (default: ${DEFAULT-VALUE})")
     String preset = "full";

@@ -13,11 +13,11 @@ public final class RoundsCommand implements Callable<Integer> {
     @Option(names = "--preset", description = "quick or full (default: ${DEFAULT-VALUE})")
     String preset = "full";
 
-    @Option(names = "--rounds", description = "number of rounds (default: ${DEFAULT-VALUE})")
-    int rounds = 2;
+    @Option(names = "--rounds", description = "number of rounds (default: ${DEFAULT-VALUE}, as the paper)")
+    int rounds = Rounds.DEFAULT_ROUNDS;
 
-    @Option(names = "--pairs-per-round", description = "fresh labelled pairs per later round (default: ${DEFAULT-VALUE})")
-    int pairs = 2000;
+    @Option(names = "--pairs-per-round", description = "fresh labelled pairs per later round (default: 128 quick, 1000 full)")
+    Integer pairs;
 
     @Option(names = "--out", description = "output folder (default: checkpoints/rounds, or checkpoints/quick/rounds)")
     String out;
@@ -25,7 +25,7 @@ public final class RoundsCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
-        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs, folder); // refuses paper or an unknown preset first
+        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs != null ? pairs : Rounds.defaultPairsPerRound(preset), folder); // refuses paper or an unknown preset first
         for (Rounds.Round r : done) System.out.printf("round %d: policy %s%n", r.round(), r.policy());
         return 0;
     }

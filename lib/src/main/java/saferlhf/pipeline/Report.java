@@ -25,8 +25,8 @@ final class Report {
         md.append("""
 
             The policies: **SFT** (the starting point); **PPO** (RLHF: the reward alone); **PPO-Lag round k** (Safe RLHF:
-            reward subject to expected cost <= the threshold, lambda learned; round 2 continues from round 1 with reward and
-            cost models updated on fresh labelled samples); **Shaping lambda=x** (PPO on reward - x * cost with x fixed);
+            reward subject to expected cost <= the threshold, lambda learned; each later round continues from the round
+            before, with reward and cost models updated on freshly labelled samples of that policy: see "Rounds"); **Shaping lambda=x** (PPO on reward - x * cost with x fixed);
             **DPO** (direct preference optimisation on the helpfulness preferences, no reward model).
 
             What the columns mean:
@@ -56,11 +56,26 @@ final class Report {
         md.append(String.format(Locale.ROOT, "- cost model: sign accuracy vs labels %.3f, vs the judge %s; pairwise safety accuracy vs the judge %s%n%n",
                 cm.path("accuracy_sign").asDouble(), Reproduction.cell(cm, "judge_sign_accuracy", "%.3f", 1),
                 Reproduction.cell(cm, "judge_safety_accuracy", "%.3f", 1)));
-        java.util.List<String> lambdas = new java.util.ArrayList<>();
-        for (int k = 1; summary.has("final_lambda_round_" + k); k++) {
-            lambdas.add(String.format(Locale.ROOT, "round %d %.3f", k, summary.get("final_lambda_round_" + k).asDouble()));
+        md.append("## Rounds\n\n");
+        md.append("| round | fresh pairs | unsafe on harmful | helpfulness on benign | over-refusal | reward model vs judge | "
+                + "cost model sign vs judge | final lambda |\n|---|---|---|---|---|---|---|---|\n");
+        for (JsonNode r : summary.path("rounds")) {
+            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %s | %s | %.3f |%n", r.path("round").asInt(),
+                    r.path("fresh_pairs").asInt(), percent(r, "unsafe_rate_harmful"), Reproduction.cell(r, "helpfulness_benign", "%.2f", 1),
+                    percent(r, "over_refusal_benign"), Reproduction.cell(r.path("reward_model"), "judge_accuracy", "%.3f", 1),
+                    Reproduction.cell(r.path("cost_model"), "judge_sign_accuracy", "%.3f", 1), r.path("final_lambda").asDouble()));
         }
-        md.append("Final lambda of PPO-Lagrangian: ").append(String.join(", ", lambdas)).append(".\n\n");
+        md.append("""
+
+            Round 1 trains from the SFT policy with the first reward and cost models. Each later round samples two answers per
+            fresh prompt from the previous round's policy, has BeaverWorld's annotators label them (noisy helpfulness and
+            safety labels), continues the reward and cost models for one epoch on the fresh pairs of every round so far plus
+            as many replayed from their original training data, and runs PPO-Lagrangian again from the previous policy. The
+            accuracies are those of the models the round trained with, on the held-out pairs.
+
+            ![rounds](rounds.png)
+
+            """);
         JsonNode run = summary.path("run");
         md.append("## Timeline\n\n");
         md.append(String.format(Locale.ROOT, "This invocation: %.1f s wall, %.1f s CPU (%.2f cores busy on average of %d), peak resident "

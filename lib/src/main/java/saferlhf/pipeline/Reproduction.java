@@ -43,8 +43,8 @@ import saferlhf.util.InputError;
 import saferlhf.util.JsonFiles;
 
 /**
- * The whole reproduction on BeaverWorld: SFT, reward model, cost model, PPO (RLHF baseline), two rounds of
- * PPO-Lagrangian (Safe RLHF), a reward-shaping sweep over fixed lambdas, DPO (on the helpfulness preferences), then
+ * The whole reproduction on BeaverWorld: SFT, reward model, cost model, PPO (RLHF baseline), three rounds of
+ * PPO-Lagrangian (Safe RLHF, as the paper; {@code rounds.rounds} changes it), a reward-shaping sweep over fixed lambdas, DPO (on the helpfulness preferences), then
  * the evaluation of every policy by the ground-truth judge, the reward and cost models and Elo ratings from judged
  * battles, written as {@code report.md}, {@code summary.json} and PNG charts.
  *
@@ -144,8 +144,8 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         PpoConfig lagrangian = rl("ppo-lag", models, out.resolve("ppo-lag"), List.of());
         Map<String, String> roundSettings = new LinkedHashMap<>();
         for (String kv : settingsOf(settings, "rounds")) roundSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-        int roundCount = intSetting(roundSettings, "rounds", 2);
-        int pairs = intSetting(roundSettings, "pairs_per_round", preset.equals("quick") ? 128 : 1000);
+        int roundCount = intSetting(roundSettings, "rounds", Rounds.DEFAULT_ROUNDS);
+        int pairs = intSetting(roundSettings, "pairs_per_round", Rounds.defaultPairsPerRound(preset));
         if (!roundSettings.isEmpty()) throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet() + " (rounds, pairs_per_round)");
         List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundCount, pairs, out.resolve("rounds").toString());
 
@@ -333,7 +333,57 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         }
         summary.set("reward_model", metricsOf(out.resolve("rm")));
         summary.set("cost_model", metricsOf(out.resolve("cm")));
+        summary.set("rounds", rounds(plan, perPolicy));
+        Charts.savePng(roundsChart(perPolicy, plan.rounds().size()), out.resolve("rounds.png"));
         return summary;
+    }
+
+    /**
+     * One entry per PPO-Lagrangian round: the judge's rates of its policy, the reward and cost models it trained with
+     * (their accuracies on the held-out pairs), the fresh pairs they had continued on, and its final lambda.
+     */
+    private static com.fasterxml.jackson.databind.node.ArrayNode rounds(Plan plan, ObjectNode perPolicy) throws IOException {
+        var rounds = JSON.createArrayNode();
+        for (Rounds.Plan round : plan.rounds()) {
+            ObjectNode node = rounds.addObject();
+            node.put("round", round.round());
+            JsonNode policy = perPolicy.path("PPO-Lag round " + round.round());
+            for (String field : List.of("unsafe_rate_harmful", "helpfulness_benign", "over_refusal_benign")) {
+                if (policy.has(field)) node.put(field, policy.get(field).asDouble());
+            }
+            node.put("fresh_pairs", round.round() == 1 ? 0 : Files.readAllLines(round.preferenceData()).size());
+            node.set("reward_model", metricsOf(round.reward() == null ? plan.out().resolve("rm") : KitPaths.resolve(round.reward().outputDir())));
+            node.set("cost_model", metricsOf(round.cost() == null ? plan.out().resolve("cm") : KitPaths.resolve(round.cost().outputDir())));
+            node.put("final_lambda", lastLambda(KitPaths.resolve(round.ppo().outputDir())));
+        }
+        return rounds;
+    }
+
+    /** The rounds as a path on the helpfulness-vs-harmlessness plane: SFT, then each round's policy; PPO for comparison. */
+    static XYChart roundsChart(JsonNode perPolicy, int rounds) {
+        XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title("Safe RLHF round by round (ground-truth judge)")
+                .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setMarkerSize(10);
+        List<Double> x = new ArrayList<>(), y = new ArrayList<>();
+        for (int k = 0; k <= rounds; k++) {
+            JsonNode p = perPolicy.path(k == 0 ? "SFT" : "PPO-Lag round " + k);
+            if (!p.has("unsafe_rate_harmful") || !p.has("helpfulness_benign")) continue;
+            x.add(1 - p.get("unsafe_rate_harmful").asDouble());
+            y.add(p.get("helpfulness_benign").asDouble());
+        }
+        if (x.isEmpty()) {
+            chart.addSeries("(the judge could not rate these prompts)", new double[] {0}, new double[] {0});
+            return chart;
+        }
+        chart.addSeries("SFT -> round 1 -> ... -> round " + rounds, x, y);
+        JsonNode ppo = perPolicy.path("PPO");
+        if (ppo.has("unsafe_rate_harmful") && ppo.has("helpfulness_benign")) {
+            XYSeries point = chart.addSeries("PPO (reward only)", new double[] {1 - ppo.get("unsafe_rate_harmful").asDouble()},
+                    new double[] {ppo.get("helpfulness_benign").asDouble()});
+            point.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        }
+        return chart;
     }
 
     /** The mean as {@link PreferenceScores#mean} computes it for the scores' floats. */

@@ -26,17 +26,28 @@ import saferlhf.train.TrainingLoop;
 import saferlhf.util.InputError;
 
 /**
- * Multi-round Safe RLHF, as in the paper: round 1 is PPO-Lagrangian from the SFT policy with the first reward and cost
- * models. Each later round k samples two responses per fresh prompt from the current policy, has BeaverWorld's
- * annotators label the pairs (noisy helpfulness and safety labels, PKU-SafeRLHF v1 records), continues training the
- * reward and cost models on them, and runs PPO-Lagrangian again from the current policy. Every stage of every round
- * is skipped when its output is already complete, so an interrupted run resumes.
+ * Multi-round Safe RLHF, as in the paper (three rounds): round 1 is PPO-Lagrangian from the SFT policy with the first
+ * reward and cost models. Each later round k samples two responses per fresh prompt from the current policy, has
+ * BeaverWorld's annotators label the pairs (noisy helpfulness and safety labels, PKU-SafeRLHF v1 records), continues
+ * training the reward and cost models for one epoch, and runs PPO-Lagrangian again from the current policy. Every stage
+ * of every round is skipped when its output is already complete, so an interrupted run resumes.
+ *
+ * <p>What the models continue on: the fresh pairs of round k and of every earlier round, plus as many pairs replayed
+ * from their original training data (its first data set). The reference has no driver for the rounds; with the fresh
+ * pairs alone (the kit before), each update trained on answers of one policy only, and the reward model drifted towards
+ * rewarding refusals (README, "Rounds").
  *
  * <p>Layout: {@code OUT/round-1/ppo-lag/model}, then for k &gt;= 2 {@code OUT/round-k/preference/train.jsonl},
  * {@code OUT/round-k/rm}, {@code OUT/round-k/cm} and {@code OUT/round-k/ppo-lag}.
  */
 public final class Rounds {
     private Rounds() {}
+
+    /** Rounds of {@code reproduce} and {@code rounds} unless told otherwise: the paper's three. */
+    public static final int DEFAULT_ROUNDS = 3;
+
+    /** Fresh labelled pairs per later round: 128 in the quick preset, 1,000 in the full one. */
+    public static int defaultPairsPerRound(String preset) { return "quick".equals(preset) ? 128 : 1000; }
 
     /** The outputs of one round. */
     public record Round(int round, Path policy, Path rewardModel, Path costModel, Path preferenceData) {}
@@ -107,15 +118,27 @@ public final class Rounds {
             Path roundDir = out.resolve("round-" + k);
             Path data = roundDir.resolve("preference/train.jsonl");
             ScoreModelConfig rm = Configs.override(reward, List.of("model_name_or_path=" + previous.ppo().rewardModelNameOrPath(),
-                    "train_datasets=" + data, "epochs=1", "output_dir=" + roundDir.resolve("rm")));
+                    "train_datasets=" + continuation(out, k, pairsPerRound, reward), "epochs=1", "output_dir=" + roundDir.resolve("rm")));
             ScoreModelConfig cm = Configs.override(cost, List.of("model_name_or_path=" + previous.ppo().costModelNameOrPath(),
-                    "train_datasets=" + data, "epochs=1", "output_dir=" + roundDir.resolve("cm")));
+                    "train_datasets=" + continuation(out, k, pairsPerRound, cost), "epochs=1", "output_dir=" + roundDir.resolve("cm")));
             PpoConfig next = Configs.override(ppo, List.of("actor_model_name_or_path=" + previous.policy(),
                     "reward_model_name_or_path=" + TrainingLoop.modelFolder(rm), "cost_model_name_or_path=" + TrainingLoop.modelFolder(cm),
                     "seed=" + (ppo.seed() + k), "output_dir=" + roundDir.resolve("ppo-lag")));
             plans.add(new Plan(k, data, rm, cm, next));
         }
         return plans;
+    }
+
+    /**
+     * What round {@code round}'s score model continues on: the fresh pairs of rounds 2 to {@code round}, and as many
+     * pairs drawn from the first data set the model was trained on ({@code NAME:N/-1}, seeded by the config's seed).
+     */
+    static String continuation(Path roundsFolder, int round, int pairsPerRound, ScoreModelConfig original) {
+        List<String> specs = new ArrayList<>();
+        for (int k = 2; k <= round; k++) specs.add(roundsFolder.resolve("round-" + k + "/preference/train.jsonl").toString());
+        Datasets.Spec first = Datasets.Spec.parse(Data.specs(original.trainDatasets()).get(0));
+        specs.add(first.name() + ":" + (long) pairsPerRound * (round - 1) + "/-1" + (first.path() == null ? "" : ":" + first.path()));
+        return String.join(",", specs);
     }
 
     /**
