@@ -26,6 +26,7 @@ import saferlhf.explore.Charts;
 import saferlhf.model.Device;
 import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
+import saferlhf.rl.ConstraintDynamics;
 import saferlhf.rl.PpoConfig;
 import saferlhf.rl.PpoTrainer;
 import saferlhf.rl.Rounds;
@@ -340,7 +341,9 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
 
     /**
      * One entry per PPO-Lagrangian round: the judge's rates of its policy, the reward and cost models it trained with
-     * (their accuracies on the held-out pairs), the fresh pairs they had continued on, and its final lambda.
+     * (their accuracies on the held-out pairs), the fresh pairs they had continued on, its final lambda, and how its
+     * episode cost moved around the threshold ({@link ConstraintDynamics}; overshoot and excursion left out when the
+     * constraint was never met).
      */
     private static com.fasterxml.jackson.databind.node.ArrayNode rounds(Plan plan, ObjectNode perPolicy) throws IOException {
         var rounds = JSON.createArrayNode();
@@ -354,7 +357,18 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             node.put("fresh_pairs", round.round() == 1 ? 0 : Files.readAllLines(round.preferenceData()).size());
             node.set("reward_model", metricsOf(round.reward() == null ? plan.out().resolve("rm") : KitPaths.resolve(round.reward().outputDir())));
             node.set("cost_model", metricsOf(round.cost() == null ? plan.out().resolve("cm") : KitPaths.resolve(round.cost().outputDir())));
-            node.put("final_lambda", lastLambda(KitPaths.resolve(round.ppo().outputDir())));
+            Path run = KitPaths.resolve(round.ppo().outputDir());
+            node.put("final_lambda", lastLambda(run));
+            ConstraintDynamics d = ConstraintDynamics.of(saferlhf.train.MetricsLog.read(run.resolve("metrics.jsonl")), round.ppo().threshold());
+            node.put("threshold", round.ppo().threshold());
+            node.put("final_episode_cost", d.finalEpisodeCost());
+            node.put("constraint_met", d.met());
+            if (d.met()) {
+                node.put("first_met_step", d.firstMetStep());
+                node.put("peak_overshoot", d.peakOvershoot());
+                node.put("threshold_crossings", d.crossings());
+                node.put("mean_excursion", d.meanExcursion());
+            }
         }
         return rounds;
     }
