@@ -45,6 +45,9 @@ class ParallelReproductionTest {
         assertEquals(one.get("reward_model"), two.get("reward_model"));
         assertEquals(one.get("cost_model"), two.get("cost_model"));
         assertEquals(one.get("final_lambda_round_2"), two.get("final_lambda_round_2"));
+        assertEquals(one.get("rounds"), two.get("rounds"));
+        assertEquals(3, two.get("rounds").size(), "the paper's three rounds by default");
+        assertEquals(16, two.get("rounds").get(2).get("fresh_pairs").asInt());
         List<Path> weights = weights(sequential);
         assertTrue(weights.size() >= 10, "every stage's model: " + weights);
         for (Path file : weights) {
@@ -69,7 +72,9 @@ class ParallelReproductionTest {
             assertEquals(!light, t.has("peak_rss_mib"), t.toString());
         }
         assertTrue(Files.isRegularFile(parallel.resolve("timeline.png")));
-        assertTrue(Files.readString(parallel.resolve("report.md")).contains("| ppo_lag_round_2 |"));
+        assertTrue(Files.readString(parallel.resolve("report.md")).contains("| ppo_lag_round_3 |"));
+        assertTrue(Files.readString(parallel.resolve("report.md")).contains("## Rounds"));
+        assertTrue(Files.isRegularFile(parallel.resolve("rounds.png")));
 
         // resume: everything is complete, nothing runs again, the numbers and the recorded times stay
         ObjectNode again = new Reproduction("quick", parallel.toString(), 7, SMALL).run(new StageGraph.Schedule(2, 1), quiet());
