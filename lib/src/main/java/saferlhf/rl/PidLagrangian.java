@@ -38,9 +38,9 @@ public final class PidLagrangian {
     public PidLagrangian(double kp, double ki, double kd, int delay, double alphaP, double alphaD, double threshold,
                          double lambdaInit, double lambdaMax) {
         if (kp < 0 || ki < 0 || kd < 0) throw new IllegalArgumentException("pid_kp, pid_ki and pid_kd must be >= 0");
-        if (delay < 1) throw new IllegalArgumentException("pid_d_delay must be >= 1");
+        if (delay < 1) throw new IllegalArgumentException("pid_derivative_delay must be >= 1");
         if (alphaP < 0 || alphaP >= 1 || alphaD < 0 || alphaD >= 1) {
-            throw new IllegalArgumentException("pid_delta_p_ema_alpha and pid_delta_d_ema_alpha must be in [0, 1)");
+            throw new IllegalArgumentException("pid_proportional_ema_alpha and pid_derivative_ema_alpha must be in [0, 1)");
         }
         this.kp = kp;
         this.ki = ki;
@@ -57,7 +57,7 @@ public final class PidLagrangian {
 
     /** The PID controller of a PPO-Lagrangian config. */
     public static PidLagrangian of(PpoConfig c) {
-        return new PidLagrangian(c.pidKp(), c.pidKi(), c.pidKd(), c.pidDDelay(), c.pidDeltaPEmaAlpha(), c.pidDeltaDEmaAlpha(),
+        return new PidLagrangian(c.pidKp(), c.pidKi(), c.pidKd(), c.pidDerivativeDelay(), c.pidProportionalEmaAlpha(), c.pidDerivativeEmaAlpha(),
                 c.threshold(), c.lambdaInit(), c.lambdaMax());
     }
 

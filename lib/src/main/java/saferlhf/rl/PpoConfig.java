@@ -53,9 +53,9 @@ import saferlhf.train.Configs;
  *                                  tuned for a cost limit of 25, not for BeaverWorld)
  * @param pidKi                     PID: integral gain
  * @param pidKd                     PID: derivative gain
- * @param pidDDelay                 PID: the derivative compares the smoothed cost with its value this many updates ago
- * @param pidDeltaPEmaAlpha         PID: EMA factor of the error in the proportional term (0: none)
- * @param pidDeltaDEmaAlpha         PID: EMA factor of the cost in the derivative term (0: none)
+ * @param pidDerivativeDelay                 PID: the derivative compares the smoothed cost with its value this many updates ago
+ * @param pidProportionalEmaAlpha         PID: EMA factor of the error in the proportional term (0: none)
+ * @param pidDerivativeEmaAlpha         PID: EMA factor of the cost in the derivative term (0: none)
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
@@ -70,8 +70,8 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         String outputDir, int evalInterval, int saveInterval, String device, int actorLoraRank,
                         double actorLoraAlpha, double actorLoraDropout, String actorLoraTargetModules, int criticLoraRank,
                         double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules,
-                        String frozenDtype, String lambdaUpdate, double pidKp, double pidKi, double pidKd, int pidDDelay,
-                        double pidDeltaPEmaAlpha, double pidDeltaDEmaAlpha)
+                        String frozenDtype, String lambdaUpdate, double pidKp, double pidKi, double pidKd, int pidDerivativeDelay,
+                        double pidProportionalEmaAlpha, double pidDerivativeEmaAlpha)
         implements Configs.Validated {
 
     public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping");
@@ -95,9 +95,9 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(actorLr > 0 && criticLr > 0, "actor_lr and critic_lr must be > 0");
         require(LAMBDA_UPDATES.contains(lambdaUpdate), "lambda_update must be one of " + LAMBDA_UPDATES);
         require(pidKp >= 0 && pidKi >= 0 && pidKd >= 0, "pid_kp, pid_ki and pid_kd must be >= 0");
-        require(pidDDelay >= 1, "pid_d_delay must be >= 1");
-        require(pidDeltaPEmaAlpha >= 0 && pidDeltaPEmaAlpha < 1 && pidDeltaDEmaAlpha >= 0 && pidDeltaDEmaAlpha < 1,
-                "pid_delta_p_ema_alpha and pid_delta_d_ema_alpha must be in [0, 1)");
+        require(pidDerivativeDelay >= 1, "pid_derivative_delay must be >= 1");
+        require(pidProportionalEmaAlpha >= 0 && pidProportionalEmaAlpha < 1 && pidDerivativeEmaAlpha >= 0 && pidDerivativeEmaAlpha < 1,
+                "pid_proportional_ema_alpha and pid_derivative_ema_alpha must be in [0, 1)");
         List<String> schedules = java.util.Arrays.stream(saferlhf.model.LrSchedule.Type.values())
                 .map(t -> t.name().toLowerCase(java.util.Locale.ROOT)).toList();
         require(schedules.contains(actorLrSchedulerType), "actor_lr_scheduler_type must be one of " + schedules);

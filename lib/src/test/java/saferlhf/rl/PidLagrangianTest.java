@@ -45,6 +45,16 @@ class PidLagrangianTest {
     }
 
     @Test
+    void theConfigKeysAreTheOnesTheReadmeNames() { // snake_case of the record components: no pid_ddelay
+        PpoConfig c = saferlhf.train.Configs.override(PpoConfig.quick("ppo-lag"), java.util.List.of("lambda_update=pid", "pid_kp=1",
+                "pid_ki=0.1", "pid_kd=0", "pid_derivative_delay=4", "pid_proportional_ema_alpha=0.5", "pid_derivative_ema_alpha=0.25"));
+        assertEquals(4, c.pidDerivativeDelay());
+        assertEquals(0.5, c.pidProportionalEmaAlpha());
+        assertEquals(0.25, c.pidDerivativeEmaAlpha());
+        assertEquals(1.0, c.pidKp());
+    }
+
+    @Test
     void badGainsAreRefused() {
         assertThrows(IllegalArgumentException.class, () -> new PidLagrangian(-1, 0, 0, 1, 0, 0, 0, 1, 0));
         assertThrows(IllegalArgumentException.class, () -> new PidLagrangian(1, 0, 0, 0, 0, 0, 0, 1, 0));
