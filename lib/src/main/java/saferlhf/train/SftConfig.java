@@ -36,12 +36,13 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
     }
 
     /**
-     * BeaverWorld, full: the SFT policy every later stage starts from (a few minutes on 2 CPU cores). 16 sequences a
-     * micro-batch, 2 accumulation steps: the reference's effective batch of 32.
+     * BeaverWorld, full: the SFT policy every later stage starts from (a few minutes on 2 CPU cores). It updates on 16
+     * sequences, not the reference's effective 32: at 32 the SFT model itself came out the same, but the reward model
+     * trained from it was much worse (README, differences).
      */
     public static SftConfig full() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
-                "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 3, 16, 64, 2, 2e-3, "cosine", 0.03, 0.0, 1.0,
+                "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 3, 16, 64, 1, 2e-3, "cosine", 0.03, 0.0, 1.0,
                 42, "checkpoints/sft", "epoch", 100, 0, "auto", 48, 0, 8, 0.0, "");
     }
 
