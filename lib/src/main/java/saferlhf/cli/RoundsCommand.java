@@ -19,13 +19,17 @@ public final class RoundsCommand implements Callable<Integer> {
     @Option(names = "--pairs-per-round", description = "fresh labelled pairs per later round (default: 128 quick, 1000 full)")
     Integer pairs;
 
+    @Option(names = "--later-lambda-update", description = "sgd or pid: how rounds 2 and later update lambda (default: ${DEFAULT-VALUE})")
+    String laterLambdaUpdate = Rounds.LATER_ROUNDS_LAMBDA_UPDATE;
+
     @Option(names = "--out", description = "output folder (default: checkpoints/rounds, or checkpoints/quick/rounds)")
     String out;
 
     @Override
     public Integer call() throws Exception {
         String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
-        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs != null ? pairs : Rounds.defaultPairsPerRound(preset), folder); // refuses paper or an unknown preset first
+        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs != null ? pairs : Rounds.defaultPairsPerRound(preset), folder,
+                laterLambdaUpdate); // refuses paper or an unknown preset first
         for (Rounds.Round r : done) System.out.printf("round %d: policy %s%n", r.round(), r.policy());
         return 0;
     }

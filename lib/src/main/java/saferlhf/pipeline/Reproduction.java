@@ -60,7 +60,7 @@ import saferlhf.util.JsonFiles;
  * @param seed      the seed of every stage
  * @param settings  {@code KIND.key=value} overrides of the presets, KIND one of {@link #KINDS}: {@code sft}, {@code rm},
  *                  {@code cm}, {@code dpo}, {@code rl} (PPO, PPO-Lagrangian and reward shaping), {@code rounds}
- *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round})
+ *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round}, {@code rounds.later_lambda_update})
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings) {
 
@@ -147,8 +147,12 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         for (String kv : settingsOf(settings, "rounds")) roundSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
         int roundCount = intSetting(roundSettings, "rounds", Rounds.DEFAULT_ROUNDS);
         int pairs = intSetting(roundSettings, "pairs_per_round", Rounds.defaultPairsPerRound(preset));
-        if (!roundSettings.isEmpty()) throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet() + " (rounds, pairs_per_round)");
-        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundCount, pairs, out.resolve("rounds").toString());
+        String laterLambdaUpdate = roundSettings.containsKey("later_lambda_update") ? roundSettings.remove("later_lambda_update")
+                : Rounds.LATER_ROUNDS_LAMBDA_UPDATE;
+        if (!roundSettings.isEmpty()) {
+            throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet() + " (rounds, pairs_per_round, later_lambda_update)");
+        }
+        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundCount, pairs, out.resolve("rounds").toString(), laterLambdaUpdate);
 
         List<StageGraph.Stage> stages = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();

@@ -46,6 +46,13 @@ public final class Rounds {
     /** Rounds of {@code reproduce} and {@code rounds} unless told otherwise: the paper's three. */
     public static final int DEFAULT_ROUNDS = 3;
 
+    /**
+     * How the later rounds update lambda unless told otherwise: the PID Lagrangian. With the reference's SGD, lambda
+     * decayed while a later round started inside the constraint and then lagged behind the cost when the policy drifted
+     * unsafe (README, "Rounds": SGD against PID in rounds 2 and 3 from the same round 1). Round 1 keeps the given config's.
+     */
+    public static final String LATER_ROUNDS_LAMBDA_UPDATE = "pid";
+
     /** Fresh labelled pairs per later round: 128 in the quick preset, 1,000 in the full one. */
     public static int defaultPairsPerRound(String preset) { return "quick".equals(preset) ? 128 : 1000; }
 
@@ -68,10 +75,11 @@ public final class Rounds {
      * Runs {@code rounds} rounds with a preset's configs ({@code quick} or {@code full}), refusing any other preset before
      * anything runs.
      */
-    public static List<Round> run(String preset, int rounds, int pairsPerRound, String outputDir) throws IOException {
+    public static List<Round> run(String preset, int rounds, int pairsPerRound, String outputDir, String laterLambdaUpdate)
+            throws IOException {
         requireBeaverWorldPreset(preset);
         return run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
-                ScoreModelConfig.preset(preset, "cost"), rounds, pairsPerRound, outputDir);
+                ScoreModelConfig.preset(preset, "cost"), rounds, pairsPerRound, outputDir, laterLambdaUpdate);
     }
 
     /**
@@ -105,10 +113,14 @@ public final class Rounds {
      * @param cost         the cost-model config, likewise
      * @param pairsPerRound fresh prompts (one labelled pair each) per later round
      * @param outputDir    the rounds' folder
+     * @param laterLambdaUpdate {@code lambda_update} of rounds 2 and later ({@link #LATER_ROUNDS_LAMBDA_UPDATE} unless told)
      */
     public static List<Plan> plan(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
-                                  String outputDir) {
+                                  String outputDir, String laterLambdaUpdate) {
         if (rounds < 1) throw new InputError("rounds must be >= 1 (--rounds), got " + rounds);
+        if (!PpoConfig.LAMBDA_UPDATES.contains(laterLambdaUpdate)) {
+            throw new InputError("the later rounds' lambda update must be one of " + PpoConfig.LAMBDA_UPDATES + ", got '" + laterLambdaUpdate + "'");
+        }
         for (int k = 2; k <= rounds; k++) annotationPrompts(ppo, k, pairsPerRound); // refused now, not after round 1
         Path out = KitPaths.resolve(outputDir);
         List<Plan> plans = new ArrayList<>();
@@ -123,7 +135,7 @@ public final class Rounds {
                     "train_datasets=" + continuation(out, k, pairsPerRound, cost), "epochs=1", "output_dir=" + roundDir.resolve("cm")));
             PpoConfig next = Configs.override(ppo, List.of("actor_model_name_or_path=" + previous.policy(),
                     "reward_model_name_or_path=" + TrainingLoop.modelFolder(rm), "cost_model_name_or_path=" + TrainingLoop.modelFolder(cm),
-                    "seed=" + (ppo.seed() + k), "output_dir=" + roundDir.resolve("ppo-lag")));
+                    "seed=" + (ppo.seed() + k), "lambda_update=" + laterLambdaUpdate, "output_dir=" + roundDir.resolve("ppo-lag")));
             plans.add(new Plan(k, data, rm, cm, next));
         }
         return plans;
@@ -146,9 +158,9 @@ public final class Rounds {
      * checked before round 1).
      */
     public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
-                                  String outputDir) throws IOException {
+                                  String outputDir, String laterLambdaUpdate) throws IOException {
         List<Round> done = new ArrayList<>();
-        for (Plan round : plan(ppo, reward, cost, rounds, pairsPerRound, outputDir)) {
+        for (Plan round : plan(ppo, reward, cost, rounds, pairsPerRound, outputDir, laterLambdaUpdate)) {
             if (!round.preferenceDataWritten()) annotate(round, ppo, pairsPerRound);
             if (round.reward() != null) ScoreTrainer.ensureTrained(round.reward());
             if (round.cost() != null) ScoreTrainer.ensureTrained(round.cost());
