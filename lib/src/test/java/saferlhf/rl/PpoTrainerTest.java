@@ -290,13 +290,15 @@ class PpoTrainerTest {
                 float[] expected = scorer.endScores(direct), got = scorer == reward ? r.reward() : r.cost();
                 assertArrayEquals(expected, got, 1e-6f, scorer.tokenizer().describe());
             }
-            // evaluation: the sampled answers' text, scored the same way (the same seeded samples as evaluate() draws)
+            // evaluation: the sampled answers' ids as generated, decoded and re-tokenized the same way (the same seeded
+            // samples as evaluate() draws, with the config's top_k)
             Map<String, Double> eval = trainer.evaluate();
             List<PolicySamples.Sample> samples = PolicySamples.generate(trainer.actor(), actor, Data.prompts(config.evalDatasets(),
-                    config.seed()), Generation.Config.sampling(config.maxLength() / 2, config.seed()), 3, config.maxLength() / 2);
-            List<SftRecord> evalAnswers = samples.stream().map(x -> new SftRecord(x.prompt().prompt(), x.response())).toList();
-            assertEquals(PreferenceScores.mean(reward.endScores(evalAnswers, 3, config.maxLength())), eval.get("eval/reward"), 1e-6);
-            assertEquals(PreferenceScores.mean(cost.endScores(evalAnswers, 3, config.maxLength())), eval.get("eval/cost"), 1e-6);
+                    config.seed()), Generation.Config.sampling(config.maxLength() / 2, config.topK(), config.seed()), 3, config.maxLength() / 2);
+            Tokenizer.Batch generated = actor.pad(samples.stream().map(PolicySamples.Sample::ids).toList(), Integer.MAX_VALUE,
+                    Tokenizer.Padding.RIGHT);
+            assertEquals(PreferenceScores.mean(reward.endScores(actor, generated)), eval.get("eval/reward"), 1e-6);
+            assertEquals(PreferenceScores.mean(cost.endScores(actor, generated)), eval.get("eval/cost"), 1e-6);
         }
         // and the run trains: critics (one a fresh value head on the actor's body) and actor on the actor's ids, scores
         // from re-tokenized text
