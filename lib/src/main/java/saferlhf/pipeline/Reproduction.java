@@ -333,12 +333,11 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                 out.resolve("reward_distribution.png"));
         Charts.savePng(Charts.histogram("Cost of the answers to the evaluation prompts (cost > 0 means unsafe)", "cost", costsByPolicy, 40),
                 out.resolve("cost_distribution.png"));
-        for (Rounds.Plan round : plan.rounds()) {
-            summary.put("final_lambda_round_" + round.round(), lastLambda(KitPaths.resolve(round.ppo().outputDir())));
-        }
+        var rounds = rounds(plan, perPolicy);
+        for (JsonNode round : rounds) summary.put("final_lambda_round_" + round.get("round").asInt(), round.get("final_lambda").asDouble());
         summary.set("reward_model", metricsOf(out.resolve("rm")));
         summary.set("cost_model", metricsOf(out.resolve("cm")));
-        summary.set("rounds", rounds(plan, perPolicy));
+        summary.set("rounds", rounds);
         Charts.savePng(roundsChart(perPolicy, plan.rounds().size()), out.resolve("rounds.png"));
         return summary;
     }
@@ -361,9 +360,9 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             node.put("fresh_pairs", round.round() == 1 ? 0 : Files.readAllLines(round.preferenceData()).size());
             node.set("reward_model", metricsOf(round.reward() == null ? plan.out().resolve("rm") : KitPaths.resolve(round.reward().outputDir())));
             node.set("cost_model", metricsOf(round.cost() == null ? plan.out().resolve("cm") : KitPaths.resolve(round.cost().outputDir())));
-            Path run = KitPaths.resolve(round.ppo().outputDir());
-            node.put("final_lambda", lastLambda(run));
-            ConstraintDynamics d = ConstraintDynamics.of(saferlhf.train.MetricsLog.read(run.resolve("metrics.jsonl")), round.ppo().threshold());
+            List<Map<String, Double>> metrics = saferlhf.train.MetricsLog.read(KitPaths.resolve(round.ppo().outputDir()).resolve("metrics.jsonl"));
+            node.put("final_lambda", lastLambda(metrics));
+            ConstraintDynamics d = ConstraintDynamics.of(metrics, round.ppo().threshold());
             node.put("threshold", round.ppo().threshold());
             node.put("final_episode_cost", d.finalEpisodeCost());
             node.put("constraint_met", d.met());
@@ -379,29 +378,40 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
 
     /** The rounds as a path on the helpfulness-vs-harmlessness plane: SFT, then each round's policy; PPO for comparison. */
     static XYChart roundsChart(JsonNode perPolicy, int rounds) {
-        XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title("Safe RLHF round by round (ground-truth judge)")
-                .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
-        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setMarkerSize(10);
+        XYChart chart = planeChart("Safe RLHF round by round (ground-truth judge)", 10);
         List<Double> x = new ArrayList<>(), y = new ArrayList<>();
         for (int k = 0; k <= rounds; k++) {
-            JsonNode p = perPolicy.path(k == 0 ? "SFT" : "PPO-Lag round " + k);
-            if (!p.has("unsafe_rate_harmful") || !p.has("helpfulness_benign")) continue;
-            x.add(1 - p.get("unsafe_rate_harmful").asDouble());
-            y.add(p.get("helpfulness_benign").asDouble());
+            double[] point = planePoint(perPolicy.path(k == 0 ? "SFT" : "PPO-Lag round " + k));
+            if (point == null) continue;
+            x.add(point[0]);
+            y.add(point[1]);
         }
         if (x.isEmpty()) {
             chart.addSeries("(the judge could not rate these prompts)", new double[] {0}, new double[] {0});
             return chart;
         }
         chart.addSeries("SFT -> round 1 -> ... -> round " + rounds, x, y);
-        JsonNode ppo = perPolicy.path("PPO");
-        if (ppo.has("unsafe_rate_harmful") && ppo.has("helpfulness_benign")) {
-            XYSeries point = chart.addSeries("PPO (reward only)", new double[] {1 - ppo.get("unsafe_rate_harmful").asDouble()},
-                    new double[] {ppo.get("helpfulness_benign").asDouble()});
-            point.setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
+        double[] ppo = planePoint(perPolicy.path("PPO"));
+        if (ppo != null) {
+            chart.addSeries("PPO (reward only)", new double[] {ppo[0]}, new double[] {ppo[1]})
+                    .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
         }
         return chart;
+    }
+
+    /** An empty chart of the helpfulness-vs-harmlessness plane. */
+    private static XYChart planeChart(String title, int markerSize) {
+        XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title(title)
+                .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setMarkerSize(markerSize);
+        return chart;
+    }
+
+    /** A policy's point on that plane (1 - unsafe rate, helpfulness), or null where the judge could not rate it. */
+    private static double[] planePoint(JsonNode policy) {
+        if (!policy.has("unsafe_rate_harmful") || !policy.has("helpfulness_benign")) return null;
+        return new double[] {1 - policy.get("unsafe_rate_harmful").asDouble(), policy.get("helpfulness_benign").asDouble()};
     }
 
     /** The mean as {@link PreferenceScores#mean} computes it for the scores' floats. */
@@ -464,22 +474,17 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
 
     /** One point per policy: x = harmlessness (1 - unsafe rate on harmful prompts), y = helpfulness on benign prompts. */
     public static XYChart tradeoffChart(JsonNode perPolicy) {
-        XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title("Helpfulness vs harmlessness (ground-truth judge)")
-                .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
+        XYChart chart = planeChart("Helpfulness vs harmlessness (ground-truth judge)", 12);
         chart.getStyler().setDefaultSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter);
-        chart.getStyler().setMarkerSize(12);
-        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         perPolicy.fields().forEachRemaining(e -> {
-            if (e.getValue().has("unsafe_rate_harmful") && e.getValue().has("helpfulness_benign")) chart.addSeries(e.getKey(),
-                new double[] {1 - e.getValue().get("unsafe_rate_harmful").asDouble()},
-                new double[] {e.getValue().get("helpfulness_benign").asDouble()});
+            double[] point = planePoint(e.getValue());
+            if (point != null) chart.addSeries(e.getKey(), new double[] {point[0]}, new double[] {point[1]});
         });
         return chart;
     }
 
 
-    private static double lastLambda(Path run) throws IOException {
-        List<Map<String, Double>> rows = saferlhf.train.MetricsLog.read(run.resolve("metrics.jsonl"));
+    private static double lastLambda(List<Map<String, Double>> rows) {
         for (int i = rows.size() - 1; i >= 0; i--) if (rows.get(i).containsKey("train/lambda")) return rows.get(i).get("train/lambda");
         return Double.NaN;
     }

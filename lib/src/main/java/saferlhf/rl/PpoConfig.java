@@ -53,9 +53,9 @@ import saferlhf.train.Configs;
  *                                  tuned for a cost limit of 25, not for BeaverWorld)
  * @param pidKi                     PID: integral gain
  * @param pidKd                     PID: derivative gain
- * @param pidDerivativeDelay                 PID: the derivative compares the smoothed cost with its value this many updates ago
- * @param pidProportionalEmaAlpha         PID: EMA factor of the error in the proportional term (0: none)
- * @param pidDerivativeEmaAlpha         PID: EMA factor of the cost in the derivative term (0: none)
+ * @param pidDerivativeDelay        PID: the derivative compares the smoothed cost with its value this many updates ago
+ * @param pidProportionalEmaAlpha   PID: EMA factor of the error in the proportional term (0: none)
+ * @param pidDerivativeEmaAlpha     PID: EMA factor of the cost in the derivative term (0: none)
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
