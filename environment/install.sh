@@ -5,8 +5,9 @@
 #
 # Steps (each one is skipped when its result is already there, so the script can be run again):
 #   1. Debian packages: a JDK 17 with jshell, Maven, fonts for chart rendering, jupyter-nbconvert
-#      (nbconvert + nbclient + jupyter-client), tcmalloc (./saferlhf preloads it: less memory), a C compiler (for
-#      the MKL CPU dispatch shim of environment/native/); with --with-notebook-ui also jupyter-notebook.
+#      (nbconvert + nbclient), jupyter-client (`jupyter kernelspec list`), MathJax for the formulas of exported HTML
+#      (libjs-mathjax: Debian's nbconvert points HTML at it, offline), tcmalloc (./saferlhf preloads it: less memory),
+#      a C compiler (for the MKL CPU dispatch shim of environment/native/); with --with-notebook-ui also jupyter-notebook.
 #   2. The rapaio Java kernel jar from Maven Central, into environment/.cache/ (git-ignored).
 #   3. The kit itself (lib/target/saferlhf.jar + lib/target/lib/*.jar) with `mvn -B -DskipTests package`,
 #      when absent (or always with --rebuild).
@@ -31,7 +32,7 @@ for arg in "$@"; do
     --with-notebook-ui) with_ui=true ;;
     --system) system=true ;;
     --rebuild) rebuild=true ;;
-    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "install.sh: unknown option '$arg' (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -52,7 +53,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(openjdk-17-jdk-headless maven fontconfig fonts-dejavu-core jupyter-nbconvert python3-nbclient python3-jupyter-client
-          libtcmalloc-minimal4 gcc)
+          jupyter-client libjs-mathjax libtcmalloc-minimal4 gcc)
 $with_ui && packages+=(jupyter-notebook)
 
 missing=()
@@ -166,6 +167,7 @@ spec_json = {
         "DJL_DEFAULT_ENGINE": "PyTorch",
         "OMP_WAIT_POLICY": "PASSIVE",
         "SAFERLHF_HOME": root,
+        "SAFERLHF_NOTEBOOK": "1",  # progress bars redraw one line (saferlhf.util.KitJvm.NOTEBOOK_ENV)
     },
 }
 if e["PRELOAD"]:  # as ./saferlhf: the same kernels, so a notebook's numbers match the command line's
@@ -184,6 +186,11 @@ if [ "$resolved" != "$SPEC_DIR" ]; then
   exit 1
 fi
 info "Jupyter resolves '$KERNEL_NAME' to $resolved"
+if ! jupyter kernelspec list 2>/dev/null | grep -q "^ *$KERNEL_NAME "; then
+  echo "install.sh: 'jupyter kernelspec list' does not show '$KERNEL_NAME'" >&2
+  exit 1
+fi
+info "jupyter kernelspec list shows '$KERNEL_NAME'"
 
 step "Done"
 info "headless:  environment/run-notebooks.sh [notebooks/NN-name.ipynb ...]"

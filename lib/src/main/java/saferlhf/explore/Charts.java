@@ -105,6 +105,42 @@ public final class Charts {
         return line(title, xLabel, yLabel, Map.of(yLabel, new double[][] {xs, ys}));
     }
 
+    /**
+     * Grouped bars: one group per category (the inner maps' keys, in the first series' order), one bar per series in
+     * each group (for example: a group per metric, a bar per policy).
+     */
+    public static CategoryChart groupedBars(String title, String yLabel, Map<String, ? extends Map<String, ? extends Number>> series) {
+        CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
+        chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setDecimalPattern("#0.##");
+        List<String> categories = series.isEmpty() ? List.of() : new ArrayList<>(series.values().iterator().next().keySet());
+        series.forEach((name, values) -> chart.addSeries(name, categories,
+                categories.stream().map(c -> (Number) values.get(c)).toList()));
+        return chart;
+    }
+
+    /**
+     * Draws a dashed horizontal line at {@code y} across the chart's series (for example the cost threshold), on the
+     * given y-axis group (0: the left axis, 1: the right one); returns the chart.
+     */
+    public static XYChart horizontalLine(XYChart chart, String name, double y, int yAxisGroup) {
+        double min = Double.POSITIVE_INFINITY, max = Double.NEGATIVE_INFINITY;
+        for (org.knowm.xchart.XYSeries series : chart.getSeriesMap().values()) {
+            for (double x : series.getXData()) {
+                min = Math.min(min, x);
+                max = Math.max(max, x);
+            }
+        }
+        if (min > max) { min = 0; max = 1; }
+        org.knowm.xchart.XYSeries line = chart.addSeries(name, new double[] {min, max}, new double[] {y, y});
+        line.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+        line.setLineColor(java.awt.Color.DARK_GRAY);
+        line.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
+        line.setYAxisGroup(yAxisGroup);
+        return chart;
+    }
+
     /** The chart as an image, for {@code display(...)} in a notebook. */
     public static BufferedImage image(Chart<?, ?> chart) {
         return BitmapEncoder.getBufferedImage(chart);

@@ -15,12 +15,32 @@ public final class Runs {
 
     /** A line chart of the given metrics against the optimizer step (each metric over the steps that logged it). */
     public static XYChart curve(Path runDir, String title, String... metrics) {
-        List<Map<String, Double>> rows;
+        return Charts.line(title, "step", String.join(", ", metrics), series(read(runDir), runDir, List.of(metrics)));
+    }
+
+    /**
+     * Metrics of two scales on two y axes (for example a loss on the left, an accuracy or lambda on the right), against
+     * the optimizer step.
+     */
+    public static XYChart curves(Path runDir, String title, List<String> leftAxis, List<String> rightAxis) {
+        List<Map<String, Double>> rows = read(runDir);
+        XYChart chart = Charts.line(title, "step", String.join(", ", leftAxis), series(rows, runDir, leftAxis));
+        series(rows, runDir, rightAxis).forEach((name, xy) -> chart.addSeries(name, xy[0], xy[1]).setYAxisGroup(1));
+        chart.setYAxisGroupTitle(1, String.join(", ", rightAxis));
+        chart.getStyler().setYAxisGroupPosition(1, org.knowm.xchart.style.Styler.YAxisPosition.Right);
+        return chart;
+    }
+
+    private static List<Map<String, Double>> read(Path runDir) {
         try {
-            rows = MetricsLog.read(runDir.resolve("metrics.jsonl"));
+            return MetricsLog.read(runDir.resolve("metrics.jsonl"));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the metrics of " + runDir, e);
         }
+    }
+
+    /** Each metric as {@code {steps[], values[]}} over the rows that logged it. */
+    private static Map<String, double[][]> series(List<Map<String, Double>> rows, Path runDir, List<String> metrics) {
         Map<String, double[][]> series = new LinkedHashMap<>();
         for (String metric : metrics) {
             List<Map<String, Double>> having = rows.stream().filter(r -> r.containsKey(metric)).toList();
@@ -32,6 +52,6 @@ public final class Runs {
             }
             series.put(metric, xy);
         }
-        return Charts.line(title, "step", String.join(", ", metrics), series);
+        return series;
     }
 }

@@ -1,12 +1,19 @@
 package saferlhf.explore;
 
+import java.io.StringWriter;
+import java.text.DecimalFormat;
+import java.text.DecimalFormatSymbols;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import saferlhf.eval.PolicySamples;
 import saferlhf.beaverworld.Intent;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.BeaverTailsEvalPrompt;
 import saferlhf.data.BeaverTailsRecord;
+import saferlhf.data.HarmCategory;
 import saferlhf.data.PreferencePair;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
@@ -14,12 +21,17 @@ import saferlhf.data.SftRecord;
 import tech.tablesaw.api.BooleanColumn;
 import tech.tablesaw.api.DoubleColumn;
 import tech.tablesaw.api.IntColumn;
+import tech.tablesaw.api.NumberColumn;
 import tech.tablesaw.api.StringColumn;
 import tech.tablesaw.api.Table;
+import tech.tablesaw.columns.Column;
+import tech.tablesaw.columns.numbers.NumberColumnFormatter;
+import tech.tablesaw.io.html.HtmlWriteOptions;
+import tech.tablesaw.io.html.HtmlWriter;
 
 /**
  * Tablesaw tables from the kit's record types, for exploration in a notebook
- * ({@code display("text/plain", table.print())}) or a script. They hold the text, so build them from a sample
+ * ({@code display("text/html", Tables.html(table))}) or a script. They hold the text, so build them from a sample
  * (for example the first 10,000 records) of the 300K-record sets; {@code saferlhf.data.DataStats} streams instead.
  */
 public final class Tables {
@@ -199,6 +211,54 @@ public final class Tables {
         });
         return Table.create(name, keys, numbers);
     }
+
+    /**
+     * One preference pair side by side: a row per field (the response, is it safe, its severity and harm categories,
+     * is it the more helpful and the more harmless of the two), a column per response. The table's name is the prompt.
+     */
+    public static Table pair(SafeRlhfRecord r) {
+        StringColumn field = StringColumn.create("");
+        StringColumn[] response = {StringColumn.create("response 0"), StringColumn.create("response 1")};
+        field.append("response").append("is safe").append("severity").append("harm categories")
+                .append("more helpful (better_response_id)").append("more harmless (safer_response_id)");
+        for (int id = 0; id < 2; id++) {
+            Set<HarmCategory> categories = id == 0 ? r.response0HarmCategory() : r.response1HarmCategory();
+            response[id].append(r.response(id))
+                    .append(String.valueOf(id == 0 ? r.isResponse0Safe() : r.isResponse1Safe()))
+                    .append(String.valueOf(id == 0 ? r.response0SeverityLevel() : r.response1SeverityLevel()))
+                    .append(categories.isEmpty() ? "none" : categories.stream().map(HarmCategory::key).collect(Collectors.joining(", ")))
+                    .append(r.betterResponseId() == id ? "yes" : "no")
+                    .append(r.saferResponseId() == id ? "yes" : "no");
+        }
+        return Table.create("prompt: " + r.prompt(), field, response[0], response[1]);
+    }
+
+    /**
+     * The table as HTML for a notebook ({@code display("text/html", Tables.html(table))}), legible at a page's width:
+     * the name as a heading line, numbers with at most 3 decimals, text cut to {@value #HTML_TEXT_CHARS} characters
+     * (with an ellipsis). The table itself is not changed.
+     */
+    public static String html(Table table) {
+        Table shown = table.copy();
+        for (Column<?> column : shown.columns()) {
+            if (column instanceof NumberColumn<?, ?> numbers) {
+                numbers.setPrintFormatter(new NumberColumnFormatter(new DecimalFormat("#,##0.###", DecimalFormatSymbols.getInstance(Locale.ROOT))));
+            } else if (column instanceof StringColumn text) {
+                for (int i = 0; i < text.size(); i++) {
+                    String value = text.get(i);
+                    if (value.length() > HTML_TEXT_CHARS) text.set(i, value.substring(0, HTML_TEXT_CHARS - 1) + "…");
+                }
+            }
+        }
+        StringWriter out = new StringWriter();
+        new HtmlWriter().write(shown, HtmlWriteOptions.builder(out).build());
+        String heading = shown.name() == null || shown.name().isBlank() ? ""
+                : "<p><b>" + org.jsoup.nodes.Entities.escape(shown.name()) + "</b></p>\n";
+        return heading + out;
+    }
+
+    /** Text cells longer than this are cut in {@link #html}. */
+    public static final int HTML_TEXT_CHARS = 90;
 
     static int wordCount(String text) {
         String trimmed = text.strip();

@@ -5,9 +5,10 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * A progress bar that reads well in a terminal (one line redrawn with {@code \r}) and in a notebook or log file
- * (a new line every 5% of the run, since {@code \r} does not redraw there):
- * {@code sft  [#########...........]  45% 450/1000 | train/loss 1.234 | 12.3 it/s | eta 44s}.
+ * A progress bar: {@code sft  [#########...........]  45% 450/1000 | train/loss 1.234 | 12.3 it/s | eta 44s}. In a
+ * terminal and in a notebook on the kit's kernel (whose spec sets {@code SAFERLHF_NOTEBOOK}, {@link saferlhf.util.KitJvm#NOTEBOOK_ENV}; Jupyter redraws a line on
+ * {@code \r} as a terminal does) it is one line redrawn, so that a finished run leaves its last line only; in a log
+ * file, where {@code \r} does not redraw, a new line every 5% of the run.
  */
 public final class Progress {
     private final String label;
@@ -18,7 +19,7 @@ public final class Progress {
     private long lastPrintedPercentStep = -1;
 
     public Progress(String label, long total) {
-        this(label, total, System.out, System.console() != null);
+        this(label, total, System.out, System.console() != null || System.getenv(saferlhf.util.KitJvm.NOTEBOOK_ENV) != null);
     }
 
     Progress(String label, long total, PrintStream out, boolean redraw) {

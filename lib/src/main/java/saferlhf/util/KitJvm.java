@@ -20,6 +20,12 @@ public final class KitJvm {
     public static final String OMP_WAIT_POLICY = System.getenv().getOrDefault("OMP_WAIT_POLICY", "PASSIVE");
 
     /**
+     * Set by the kit's Jupyter kernel spec (environment/install.sh): progress bars redraw one line, as in a terminal.
+     * Child JVMs write to log files, so {@link #command} removes it from their environment.
+     */
+    public static final String NOTEBOOK_ENV = "SAFERLHF_NOTEBOOK";
+
+    /**
      * The process of {@code java ... saferlhf.cli.Main mainArgs}, not yet started.
      *
      * @param threads intra-op threads of the child (ai.djl.pytorch.num_threads, OMP_NUM_THREADS, MKL_NUM_THREADS);
@@ -36,6 +42,7 @@ public final class KitJvm {
         cmd.addAll(mainArgs);
         ProcessBuilder pb = new ProcessBuilder(cmd);
         pb.environment().put("OMP_WAIT_POLICY", OMP_WAIT_POLICY);
+        pb.environment().remove(NOTEBOOK_ENV);
         if (threads > 0) {
             pb.environment().put("OMP_NUM_THREADS", String.valueOf(threads));
             pb.environment().put("MKL_NUM_THREADS", String.valueOf(threads));
