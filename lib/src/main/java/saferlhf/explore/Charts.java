@@ -112,7 +112,7 @@ public final class Charts {
     public static CategoryChart groupedBars(String title, String yLabel, Map<String, ? extends Map<String, ? extends Number>> series) {
         CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setDecimalPattern("#0.##");
         List<String> categories = series.isEmpty() ? List.of() : new ArrayList<>(series.values().iterator().next().keySet());
         series.forEach((name, values) -> chart.addSeries(name, categories,

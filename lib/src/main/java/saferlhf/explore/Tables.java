@@ -13,6 +13,7 @@ import saferlhf.beaverworld.Intent;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.BeaverTailsEvalPrompt;
 import saferlhf.data.BeaverTailsRecord;
+import saferlhf.data.DataStats;
 import saferlhf.data.HarmCategory;
 import saferlhf.data.PreferencePair;
 import saferlhf.data.PromptRecord;
@@ -213,6 +214,34 @@ public final class Tables {
     }
 
     /**
+     * A preference file's statistics at a glance (what {@code saferlhf data stats} prints in full): records, responses,
+     * mean lengths, the share of safe responses, of pairs with both, one or no safe response, of pairs whose better
+     * response is also the safer one, and the v1 invariants' violations.
+     */
+    public static Table stats(DataStats stats) {
+        Map<String, String> rows = new java.util.LinkedHashMap<>();
+        var json = stats.toJson();
+        rows.put("format", stats.format().name());
+        rows.put("pairs", String.format(Locale.ROOT, "%,d", stats.records()));
+        rows.put("invalid records", String.format(Locale.ROOT, "%,d", stats.invalid()));
+        rows.put("mean prompt length (chars)", String.format(Locale.ROOT, "%.1f", json.path("prompt_chars_mean").asDouble()));
+        rows.put("mean response length (chars)", String.format(Locale.ROOT, "%.1f", json.path("response_chars_mean").asDouble()));
+        rows.put("safe responses", share(stats.responsesSafe(), stats.responses()));
+        long oneSafe = stats.records() - stats.bothSafe() - stats.bothUnsafe();
+        rows.put("pairs: both responses safe", share(stats.bothSafe(), stats.records()));
+        rows.put("pairs: one safe, one unsafe", share(oneSafe, stats.records()));
+        rows.put("pairs: both unsafe", share(stats.bothUnsafe(), stats.records()));
+        rows.put("pairs: the better response is the safer one", share(stats.betterEqualsSafer(), stats.records()));
+        if (stats.invariants() != null) rows.put("v1 invariant violations", String.valueOf(stats.invariants().violations()));
+        return Table.create(stats.format() + " statistics", StringColumn.create("statistic", rows.keySet()),
+                StringColumn.create("value", rows.values()));
+    }
+
+    private static String share(long part, long whole) {
+        return String.format(Locale.ROOT, "%,d (%.1f%%)", part, whole == 0 ? 0 : 100.0 * part / whole);
+    }
+
+    /**
      * One preference pair side by side: a row per field (the response, is it safe, its severity and harm categories,
      * is it the more helpful and the more harmless of the two), a column per response. The table's name is the prompt.
      */
@@ -238,7 +267,10 @@ public final class Tables {
      * the name as a heading line, numbers with at most 3 decimals, text cut to {@value #HTML_TEXT_CHARS} characters
      * (with an ellipsis). The table itself is not changed.
      */
-    public static String html(Table table) {
+    public static String html(Table table) { return html(table, HTML_TEXT_CHARS); }
+
+    /** {@link #html(Table)} with text cut to {@code maxChars} characters. */
+    public static String html(Table table, int maxChars) {
         Table shown = table.copy();
         for (Column<?> column : shown.columns()) {
             if (column instanceof NumberColumn<?, ?> numbers) {
@@ -246,7 +278,7 @@ public final class Tables {
             } else if (column instanceof StringColumn text) {
                 for (int i = 0; i < text.size(); i++) {
                     String value = text.get(i);
-                    if (value.length() > HTML_TEXT_CHARS) text.set(i, value.substring(0, HTML_TEXT_CHARS - 1) + "…");
+                    if (value.length() > maxChars) text.set(i, value.substring(0, maxChars - 1) + "…");
                 }
             }
         }
