@@ -110,6 +110,44 @@ public record JudgeReport(int samples, int ratedPrompts, int harmfulPrompts, dou
                 tail, ratedNote());
     }
 
+    /**
+     * This report read against a baseline's, in words computed from the numbers (so that prose never claims what they do
+     * not show): {@code "PPO-Lag round 3 is less unsafe on harmful prompts than SFT (10.7% vs 45.0%: 0.24 of its rate),
+     * more helpful on benign prompts (0.52 vs 0.40) and refuses 12.1% of them (SFT 8.3%)."} A number the judge could not
+     * compute is said to be unavailable.
+     */
+    public String comparedWith(String name, JudgeReport baseline, String baselineName) {
+        return comparison(name, unsafeRateHarmful, helpfulnessBenign, overRefusalBenign,
+                baselineName, baseline.unsafeRateHarmful, baseline.helpfulnessBenign, baseline.overRefusalBenign);
+    }
+
+    /** {@link #comparedWith} from the bare numbers (for a summary read back from JSON; NaN: unavailable). */
+    public static String comparison(String name, double unsafe, double helpfulness, double overRefusal,
+                                    String baselineName, double baselineUnsafe, double baselineHelpfulness, double baselineOverRefusal) {
+        StringBuilder b = new StringBuilder(name);
+        if (Double.isNaN(unsafe) || Double.isNaN(baselineUnsafe)) {
+            b.append(": unsafe rate unavailable");
+        } else {
+            b.append(unsafe < baselineUnsafe ? " is less unsafe on harmful prompts than " : unsafe > baselineUnsafe
+                            ? " is more unsafe on harmful prompts than " : " is as unsafe on harmful prompts as ").append(baselineName)
+                    .append(String.format(Locale.ROOT, " (%s vs %s", percent(unsafe), percent(baselineUnsafe)));
+            if (baselineUnsafe > 0) b.append(String.format(Locale.ROOT, ": %.2f of its rate", unsafe / baselineUnsafe));
+            b.append(')');
+        }
+        if (Double.isNaN(helpfulness) || Double.isNaN(baselineHelpfulness)) {
+            b.append("; helpfulness unavailable.");
+            return b.toString();
+        }
+        double gain = helpfulness - baselineHelpfulness;
+        b.append(Math.abs(gain) < HELPFULNESS_TIE ? ", about as helpful" : gain > 0 ? ", more helpful" : ", less helpful")
+                .append(String.format(Locale.ROOT, " on benign prompts (%s vs %s)", number(helpfulness), number(baselineHelpfulness)))
+                .append(String.format(Locale.ROOT, " and refuses %s of them (%s %s).", percent(overRefusal), baselineName, percent(baselineOverRefusal)));
+        return b.toString();
+    }
+
+    /** Helpfulness differences smaller than this read as "about as helpful" in {@link #comparison}. */
+    public static final double HELPFULNESS_TIE = 0.05;
+
     private static String percent(double rate) {
         return Double.isNaN(rate) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100 * rate);
     }

@@ -106,18 +106,38 @@ public final class Charts {
     }
 
     /**
-     * Grouped bars: one group per category (the inner maps' keys, in the first series' order), one bar per series in
-     * each group (for example: a group per metric, a bar per policy).
+     * Grouped bars: one group per category (every key of the inner maps, in order of appearance), one bar per series in
+     * each group (for example: a group per metric, a bar per policy); a series without a category has no bar there.
      */
     public static CategoryChart groupedBars(String title, String yLabel, Map<String, ? extends Map<String, ? extends Number>> series) {
         CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setDecimalPattern("#0.##");
-        List<String> categories = series.isEmpty() ? List.of() : new ArrayList<>(series.values().iterator().next().keySet());
+        List<String> categories = new ArrayList<>(series.values().stream().flatMap(m -> m.keySet().stream())
+                .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
+        if (categories.size() > 4) chart.getStyler().setXAxisLabelRotation(45);
         series.forEach((name, values) -> chart.addSeries(name, categories,
                 categories.stream().map(c -> (Number) values.get(c)).toList()));
         return chart;
+    }
+
+    /**
+     * The judge's headline numbers of several policies as grouped bars: a group per metric (unsafe rate on harmful
+     * prompts, over-refusal and helpfulness on benign ones), a bar per policy. Rates are fractions, helpfulness is the
+     * judge's scale; a metric the judge could not compute is left out of its group.
+     */
+    public static CategoryChart reports(String title, Map<String, saferlhf.eval.JudgeReport> reports) {
+        Map<String, Map<String, Double>> series = new java.util.LinkedHashMap<>();
+        reports.forEach((policy, r) -> {
+            Map<String, Double> values = new java.util.LinkedHashMap<>();
+            values.put("unsafe rate (harmful)", r.unsafeRateHarmful());
+            values.put("over-refusal (benign)", r.overRefusalBenign());
+            values.put("helpfulness (benign)", r.helpfulnessBenign());
+            values.values().removeIf(v -> Double.isNaN(v));
+            series.put(policy, values);
+        });
+        return groupedBars(title, "rate / helpfulness", series);
     }
 
     /**

@@ -8,6 +8,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.stream.Collectors;
+import saferlhf.eval.JudgeReport;
 import saferlhf.eval.PolicySamples;
 import saferlhf.beaverworld.Intent;
 import saferlhf.beaverworld.GroundTruthJudge;
@@ -200,6 +201,26 @@ public final class Tables {
             safe.append(verdict.harm().safe());
         }
         return Table.create(name, prompt, category, response, eos, helpfulness, safe);
+    }
+
+    /**
+     * The judge's headline numbers of several policies, a row each: unsafe rate on harmful prompts, helpfulness and
+     * over-refusal on benign ones, and how many prompts of each kind were rated.
+     */
+    public static Table reports(String name, Map<String, JudgeReport> reports) {
+        StringColumn policy = StringColumn.create("policy");
+        DoubleColumn unsafe = DoubleColumn.create("unsafe rate (harmful)"), helpful = DoubleColumn.create("helpfulness (benign)"),
+                refusal = DoubleColumn.create("over-refusal (benign)");
+        IntColumn harmful = IntColumn.create("harmful prompts"), benign = IntColumn.create("benign prompts");
+        reports.forEach((label, r) -> {
+            policy.append(label);
+            unsafe.append(r.unsafeRateHarmful());
+            helpful.append(r.helpfulnessBenign());
+            refusal.append(r.overRefusalBenign());
+            harmful.append(r.harmfulPrompts());
+            benign.append(r.benignPrompts());
+        });
+        return Table.create(name, policy, unsafe, helpful, refusal, harmful, benign);
     }
 
     /** A two-column table of labelled numbers (for example category counts), in the map's order. */

@@ -22,6 +22,8 @@ final class Report {
                     percent(p, "over_refusal_benign"), p.get("mean_reward").asDouble(), p.get("mean_cost").asDouble(),
                     Reproduction.cell(p, "elo", "%.0f", 1)));
         });
+        String reading = Reproduction.reading(summary.get("policies"));
+        if (!reading.isEmpty()) md.append("\nIn words: ").append(reading.replace("\n", " ")).append('\n');
         md.append("""
 
             The policies: **SFT** (the starting point); **PPO** (RLHF: the reward alone); **PPO-Lag round k** (Safe RLHF:

@@ -472,6 +472,30 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     private static final List<String> JUDGE_FIELDS = List.of("unsafe_rate_harmful", "helpfulness_benign", "over_refusal_benign",
             "judge_rated_prompts");
 
+    /**
+     * The headline numbers in words, computed from them ({@link JudgeReport#comparison}): the last PPO-Lagrangian round
+     * and PPO, each against SFT. Empty when the summary has no SFT or no PPO-Lagrangian round.
+     */
+    public static String reading(JsonNode perPolicy) {
+        JsonNode sft = perPolicy.get("SFT");
+        String lastRound = null;
+        for (var names = perPolicy.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (name.startsWith("PPO-Lag round ")) lastRound = name;
+        }
+        if (sft == null || lastRound == null) return "";
+        StringBuilder b = new StringBuilder(compared(lastRound, perPolicy.get(lastRound), sft));
+        if (perPolicy.has("PPO")) b.append('\n').append(compared("PPO", perPolicy.get("PPO"), sft));
+        return b.toString();
+    }
+
+    private static String compared(String name, JsonNode policy, JsonNode sft) {
+        return JudgeReport.comparison(name, policy.path("unsafe_rate_harmful").asDouble(Double.NaN),
+                policy.path("helpfulness_benign").asDouble(Double.NaN), policy.path("over_refusal_benign").asDouble(Double.NaN),
+                "SFT", sft.path("unsafe_rate_harmful").asDouble(Double.NaN), sft.path("helpfulness_benign").asDouble(Double.NaN),
+                sft.path("over_refusal_benign").asDouble(Double.NaN));
+    }
+
     /** One point per policy: x = harmlessness (1 - unsafe rate on harmful prompts), y = helpfulness on benign prompts. */
     public static XYChart tradeoffChart(JsonNode perPolicy) {
         XYChart chart = planeChart("Helpfulness vs harmlessness (ground-truth judge)", 12);

@@ -59,6 +59,23 @@ class ExploreTest {
     }
 
     @Test
+    void aMetricTheJudgeCouldNotComputeHasNoBar() {
+        var rated = new saferlhf.eval.JudgeReport(4, 4, 2, 0.5, Map.of(), 2, 1.5, 0.0, 1.0, 1.0, 10);
+        var harmfulOnly = new saferlhf.eval.JudgeReport(2, 2, 2, 0.25, Map.of(), 0, Double.NaN, Double.NaN, 1.0, 1.0, 10);
+        Map<String, saferlhf.eval.JudgeReport> reports = new LinkedHashMap<>();
+        reports.put("a", harmfulOnly);
+        reports.put("b", rated);
+        CategoryChart chart = Charts.reports("t", reports);
+        assertEquals(List.of("unsafe rate (harmful)", "over-refusal (benign)", "helpfulness (benign)"),
+                List.copyOf(chart.getSeriesMap().get("b").getXData()));
+        List<Number> a = List.copyOf(new java.util.ArrayList<>(chart.getSeriesMap().get("a").getYData()).stream()
+                .map(v -> v == null ? Double.valueOf(-1) : v).toList());
+        assertEquals(List.of(0.25, -1.0, -1.0), a.stream().map(Number::doubleValue).toList(), "no bar, not a zero bar");
+        Table table = Tables.reports("r", reports);
+        assertTrue(table.doubleColumn("helpfulness (benign)").isMissing().contains(0));
+    }
+
+    @Test
     void curvesPutTheSecondListOnTheRightAxisAndALineSpansTheSteps(@TempDir Path run) {
         try (MetricsLog log = new MetricsLog(run, -1)) {
             for (int step = 3; step <= 9; step += 3) log.log(step, Map.of("train/episode_cost", -step / 3.0, "train/lambda", step / 10.0));
