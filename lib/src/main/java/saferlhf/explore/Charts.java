@@ -112,10 +112,11 @@ public final class Charts {
     public static CategoryChart groupedBars(String title, String yLabel, Map<String, ? extends Map<String, ? extends Number>> series) {
         CategoryChart chart = new CategoryChartBuilder().width(WIDTH).height(HEIGHT).title(title).yAxisTitle(yLabel).build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
         chart.getStyler().setDecimalPattern("#0.##");
         List<String> categories = new ArrayList<>(series.values().stream().flatMap(m -> m.keySet().stream())
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
+        // a few groups leave room for long series names below the plot; many groups need the height for their labels
+        chart.getStyler().setLegendPosition(categories.size() > 4 ? Styler.LegendPosition.InsideNE : Styler.LegendPosition.OutsideS);
         if (categories.size() > 4) chart.getStyler().setXAxisLabelRotation(45);
         series.forEach((name, values) -> chart.addSeries(name, categories,
                 categories.stream().map(c -> (Number) values.get(c)).toList()));
