@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Executes notebooks headlessly on the kit's Java kernel and fails if any cell fails.
 #
-#   environment/run-notebooks.sh [NOTEBOOK.ipynb ...]
+#   environment/run-notebooks.sh [--update] [NOTEBOOK.ipynb ...]
 #
 # Without arguments: every notebooks/*.ipynb, sorted by name. Each notebook runs in a fresh kernel with
 # `jupyter nbconvert --to notebook --execute`, in the notebook's own folder; the executed copy goes to
-# notebooks/executed/<name>.ipynb and nbconvert's log (kernel log included) to notebooks/executed/<name>.log.
+# notebooks/executed/<name>.ipynb (its streams tidied: a progress bar redrawn with \r leaves its last line only),
+# an HTML export (formulas by the local MathJax) to notebooks/executed/<name>.html, and nbconvert's log (kernel
+# log included) to notebooks/executed/<name>.log.
 # A failing cell stops that notebook; the other notebooks still run (unless NB_FAIL_FAST=true), and the
 # script exits 1 with the failing cell and its error printed.
+#
+# The notebooks are committed with the outputs of their quick run, so that they read on any code host.
+# --update writes each passing notebook's outputs back into it (notebooks/<name>.ipynb): run it after changing a
+# notebook or what it calls, and commit the result. Without --update, a notebook whose committed copy lacks outputs
+# that its run produces (a code cell with output left empty) fails, with the command that regenerates it.
 #
 # rapaio 3.0.1 sometimes binds its channels but never reads its shell socket (about 1 start in 7 here; once 4
 # in a row), which nbclient reports as "Kernel didn't respond in N seconds" before any cell ran. A healthy
@@ -32,7 +39,9 @@ OUT_DIR="${NB_OUTPUT_DIR:-$ROOT/notebooks/executed}"
 FAIL_FAST="${NB_FAIL_FAST:-false}"
 PY=/usr/bin/python3   # Debian's python, which sees nbformat/nbclient (pyenv's python3 may not)
 
-case "${1:-}" in -h|--help) sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+case "${1:-}" in -h|--help) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;; esac
+update=false
+if [ "${1:-}" = --update ]; then update=true; shift; fi
 
 die() { echo "run-notebooks.sh: $*" >&2; exit 2; }
 strip_ansi() { sed 's/\x1b\[[0-9;]*[A-Za-z]//g'; }
@@ -80,6 +89,46 @@ if bad:
 PY
 }
 
+# Tidies the executed copy $1 in place: consecutive stream outputs merged, text overwritten by \r (a redrawn
+# progress bar) dropped as a notebook front end shows it, nbclient's per-cell timing metadata removed (it would change
+# every committed line). Then, with $3 = true, writes it over the committed notebook $2; otherwise fails (exit 1)
+# when a code cell of $2 has no outputs where the run produced some.
+tidy_and_compare() {
+  "$PY" - "$1" "$2" "$3" <<'PY'
+import re, sys
+import nbformat
+executed, committed, update = sys.argv[1], sys.argv[2], sys.argv[3] == "true"
+nb = nbformat.read(executed, as_version=4)
+overwritten = re.compile(r"[^\n]*\r(?=[^\n])")
+for cell in nb.get("cells", []):
+    cell.get("metadata", {}).pop("execution", None)
+    if cell.get("cell_type") != "code":
+        continue
+    merged = []
+    for out in cell.get("outputs", []):
+        if out.get("output_type") == "stream" and merged and merged[-1].get("output_type") == "stream" \
+                and merged[-1].get("name") == out.get("name"):
+            merged[-1]["text"] = "".join(merged[-1]["text"]) + "".join(out["text"])
+        else:
+            merged.append(out)
+    for out in merged:
+        if out.get("output_type") == "stream":
+            out["text"] = overwritten.sub("", "".join(out["text"]).replace("\r\n", "\n"))
+    cell["outputs"] = merged
+nbformat.write(nb, executed)
+if update:
+    nbformat.write(nb, committed)
+    sys.exit(0)
+old = nbformat.read(committed, as_version=4)
+missing = [str(i + 1) for i, (ran, kept) in enumerate(zip(nb["cells"], old["cells"]))
+           if ran.get("cell_type") == "code" and ran.get("outputs") and not kept.get("outputs")]
+if missing:
+    print(f"cell(s) {', '.join(missing)} have outputs when run but none committed; "
+          f"regenerate: environment/run-notebooks.sh --update {committed}")
+    sys.exit(1)
+PY
+}
+
 # What nbconvert printed about the failing cell, without the kernel's own log lines.
 show_cell_error() {
   strip_ansi <"$1" \
@@ -114,11 +163,17 @@ for nb in "${notebooks[@]}"; do
     set -e
     a_secs=$((SECONDS - a_start))
     if [ $rc -eq 0 ]; then
-      if msg="$(check_error_outputs "$out_nb")"; then
-        result=passed
-      else
+      if ! msg="$(check_error_outputs "$out_nb")"; then
         result=FAILED
         echo "    FAILED: $name: $msg" | sed '2,$s/^/    | /'
+      elif ! msg="$(tidy_and_compare "$out_nb" "$nb" "$update")"; then
+        result=FAILED
+        echo "    FAILED: $name: $msg"
+      else
+        result=passed
+        jupyter nbconvert --to html --output-dir "$OUT_DIR" --output "$stem" "$out_nb" >>"$log" 2>&1 </dev/null \
+          || echo "    (no HTML export; see $log)"
+        if $update; then echo "    outputs written to $nb"; fi
       fi
       break
     fi
