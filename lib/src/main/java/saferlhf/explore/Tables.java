@@ -272,16 +272,19 @@ public final class Tables {
         field.append("response").append("is safe").append("severity").append("harm categories")
                 .append("more helpful (better_response_id)").append("more harmless (safer_response_id)");
         for (int id = 0; id < 2; id++) {
-            Set<HarmCategory> categories = id == 0 ? r.response0HarmCategory() : r.response1HarmCategory();
+            Set<HarmCategory> categories = r.harmCategory(id);
             response[id].append(r.response(id))
-                    .append(String.valueOf(id == 0 ? r.isResponse0Safe() : r.isResponse1Safe()))
-                    .append(String.valueOf(id == 0 ? r.response0SeverityLevel() : r.response1SeverityLevel()))
+                    .append(String.valueOf(r.isResponseSafe(id)))
+                    .append(String.valueOf(r.severityLevel(id)))
                     .append(categories.isEmpty() ? "none" : categories.stream().map(HarmCategory::key).collect(Collectors.joining(", ")))
                     .append(r.betterResponseId() == id ? "yes" : "no")
                     .append(r.saferResponseId() == id ? "yes" : "no");
         }
         return Table.create("prompt: " + r.prompt(), field, response[0], response[1]);
     }
+
+    /** Text cells longer than this are cut in {@link #html(Table)}. */
+    public static final int HTML_TEXT_CHARS = 90;
 
     /**
      * The table as HTML for a notebook ({@code display("text/html", Tables.html(table))}), legible at a page's width:
@@ -309,9 +312,6 @@ public final class Tables {
                 : "<p><b>" + org.jsoup.nodes.Entities.escape(shown.name()) + "</b></p>\n";
         return heading + out;
     }
-
-    /** Text cells longer than this are cut in {@link #html}. */
-    public static final int HTML_TEXT_CHARS = 90;
 
     static int wordCount(String text) {
         String trimmed = text.strip();

@@ -6,9 +6,9 @@ import java.util.Map;
 
 /**
  * A progress bar: {@code sft  [#########...........]  45% 450/1000 | train/loss 1.234 | 12.3 it/s | eta 44s}. In a
- * terminal and in a notebook on the kit's kernel (whose spec sets {@code SAFERLHF_NOTEBOOK}, {@link saferlhf.util.KitJvm#NOTEBOOK_ENV}; Jupyter redraws a line on
- * {@code \r} as a terminal does) it is one line redrawn, so that a finished run leaves its last line only; in a log
- * file, where {@code \r} does not redraw, a new line every 5% of the run.
+ * terminal, and in a notebook on the kit's kernel (its spec sets {@link saferlhf.util.KitJvm#NOTEBOOK_ENV}; Jupyter
+ * redraws a line on {@code \r} as a terminal does), it is one line redrawn, so that a finished run leaves its last
+ * line only; in a log file, where {@code \r} does not redraw, a new line every 5% of the run.
  */
 public final class Progress {
     private final String label;
