@@ -31,6 +31,17 @@ public final class KitPaths {
     /** The shared real-data folder next to the project ({@code <root>/../shared/realdata}), which may be absent. */
     public static Path sharedRealData() { return projectRoot().resolveSibling("shared").resolve("realdata"); }
 
+    /** A path for people to read (logs, notebook outputs): relative to the project root when inside it, else absolute. */
+    public static Path shown(Path path) {
+        Path absolute = path.toAbsolutePath().normalize();
+        try {
+            Path root = projectRoot();
+            return absolute.startsWith(root) ? root.relativize(absolute) : absolute;
+        } catch (RuntimeException outsideTheKit) {
+            return absolute;
+        }
+    }
+
     /**
      * A path from a config or a notebook: absolute paths as they are; relative ones against the project root when the
      * code runs inside the kit (so {@code checkpoints/sft} means the same folder from the command line, a test and a

@@ -47,7 +47,7 @@ public final class ReproduceCommand implements Callable<Integer> {
         }
         var summary = reproduction.run(schedule, System.out);
         System.out.print(Reproduction.table(summary));
-        System.out.println("report: " + saferlhf.KitPaths.resolve(folder).resolve("report.md"));
+        System.out.println("report: " + saferlhf.KitPaths.shown(saferlhf.KitPaths.resolve(folder).resolve("report.md")));
         return 0;
     }
 }

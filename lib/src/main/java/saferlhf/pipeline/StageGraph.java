@@ -342,7 +342,7 @@ public final class StageGraph {
                             running.put(s.name(), s.light() ? startLight(s, schedule, worker) : startChild(s, schedule, childArgs, logs));
                             started.put(s.name(), since(t0));
                             log.printf(Locale.ROOT, "[%7.1f s] %s started (%d thread%s; %s)%n", since(t0), s.name(), schedule.threads(),
-                                    schedule.threads() == 1 ? "" : "s", s.light() ? "in this JVM" : "log " + logs.resolve(s.name() + ".log"));
+                                    schedule.threads() == 1 ? "" : "s", s.light() ? "in this JVM" : "log " + saferlhf.KitPaths.shown(logs.resolve(s.name() + ".log")));
                         } else {
                             continue;
                         }
