@@ -22,14 +22,21 @@ public final class RoundsCommand implements Callable<Integer> {
     @Option(names = "--later-lambda-update", description = "sgd or pid: how rounds 2 and later update lambda (default: ${DEFAULT-VALUE})")
     String laterLambdaUpdate = Rounds.LATER_ROUNDS_LAMBDA_UPDATE;
 
+    @Option(names = "--later-threshold", description = "fixed (d in every round) or previous (a later round's threshold is "
+            + "min(d, the previous policy's mean cost under the round's cost model)) (default: ${DEFAULT-VALUE})")
+    String laterThreshold = Rounds.LATER_ROUNDS_THRESHOLD;
+
     @Option(names = "--out", description = "output folder (default: checkpoints/rounds, or checkpoints/quick/rounds)")
     String out;
 
     @Override
     public Integer call() throws Exception {
         String folder = out != null ? out : preset.equals("quick") ? "checkpoints/quick/rounds" : "checkpoints/rounds";
-        List<Rounds.Round> done = Rounds.run(preset, rounds, pairs != null ? pairs : Rounds.defaultPairsPerRound(preset), folder,
-                laterLambdaUpdate); // refuses paper or an unknown preset first
+        Rounds.requireBeaverWorldPreset(preset);
+        Rounds.Settings settings = Rounds.Settings.of(preset).withRounds(rounds).withLaterLambdaUpdate(laterLambdaUpdate)
+                .withLaterThreshold(laterThreshold);
+        if (pairs != null) settings = settings.withPairsPerRound(pairs);
+        List<Rounds.Round> done = Rounds.run(preset, settings, folder);
         for (Rounds.Round r : done) System.out.printf("round %d: policy %s%n", r.round(), r.policy());
         return 0;
     }

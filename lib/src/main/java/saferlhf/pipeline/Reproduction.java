@@ -60,7 +60,7 @@ import saferlhf.util.JsonFiles;
  * @param seed      the seed of every stage
  * @param settings  {@code KIND.key=value} overrides of the presets, KIND one of {@link #KINDS}: {@code sft}, {@code rm},
  *                  {@code cm}, {@code dpo}, {@code rl} (PPO, PPO-Lagrangian and reward shaping), {@code rounds}
- *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round}, {@code rounds.later_lambda_update})
+ *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round}, {@code rounds.later_lambda_update}, {@code rounds.later_threshold})
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings) {
 
@@ -145,14 +145,17 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         PpoConfig lagrangian = rl("ppo-lag", models, out.resolve("ppo-lag"), List.of());
         Map<String, String> roundSettings = new LinkedHashMap<>();
         for (String kv : settingsOf(settings, "rounds")) roundSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
-        int roundCount = intSetting(roundSettings, "rounds", Rounds.DEFAULT_ROUNDS);
-        int pairs = intSetting(roundSettings, "pairs_per_round", Rounds.defaultPairsPerRound(preset));
-        String laterLambdaUpdate = roundSettings.containsKey("later_lambda_update") ? roundSettings.remove("later_lambda_update")
-                : Rounds.LATER_ROUNDS_LAMBDA_UPDATE;
+        Rounds.Settings roundsSettings = Rounds.Settings.of(preset)
+                .withRounds(intSetting(roundSettings, "rounds", Rounds.DEFAULT_ROUNDS))
+                .withPairsPerRound(intSetting(roundSettings, "pairs_per_round", Rounds.defaultPairsPerRound(preset)))
+                .withLaterLambdaUpdate(roundSettings.getOrDefault("later_lambda_update", Rounds.LATER_ROUNDS_LAMBDA_UPDATE))
+                .withLaterThreshold(roundSettings.getOrDefault("later_threshold", Rounds.LATER_ROUNDS_THRESHOLD));
+        roundSettings.keySet().removeAll(List.of("later_lambda_update", "later_threshold"));
         if (!roundSettings.isEmpty()) {
-            throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet() + " (rounds, pairs_per_round, later_lambda_update)");
+            throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet()
+                    + " (rounds, pairs_per_round, later_lambda_update, later_threshold)");
         }
-        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundCount, pairs, out.resolve("rounds").toString(), laterLambdaUpdate);
+        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundsSettings, out.resolve("rounds").toString());
 
         List<StageGraph.Stage> stages = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
@@ -167,7 +170,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             List<String> inputs = scoreModels;
             if (round.round() > 1) {
                 stages.add(light(k + "preference", List.of(previousRound), round::preferenceDataWritten,
-                        () -> Rounds.annotate(round, lagrangian, pairs)));
+                        () -> Rounds.annotate(round, lagrangian, roundsSettings.pairsPerRound())));
                 stages.add(stage(k + "reward_model", List.of(k + "preference"), () -> TrainingLoop.isComplete(round.reward()),
                         () -> ScoreTrainer.ensureTrained(round.reward())));
                 stages.add(stage(k + "cost_model", List.of(k + "preference"), () -> TrainingLoop.isComplete(round.cost()),
@@ -175,7 +178,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                 inputs = List.of(previousRound, k + "reward_model", k + "cost_model");
             }
             previousRound = "ppo_lag_round_" + round.round();
-            stages.add(stage(previousRound, inputs, () -> PpoTrainer.isComplete(round.ppo()), () -> PpoTrainer.ensureTrained(round.ppo())));
+            stages.add(stage(previousRound, inputs, () -> PpoTrainer.isComplete(round.ppo()), () -> PpoTrainer.ensureTrained(round.settledPpo())));
         }
         stages.add(stage("ppo", scoreModels, () -> PpoTrainer.isComplete(ppo), () -> PpoTrainer.ensureTrained(ppo)));
         policies.add(new Policy("PPO", "ppo", PpoTrainer.modelFolder(ppo)));
@@ -362,8 +365,8 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             node.set("cost_model", metricsOf(round.cost() == null ? plan.out().resolve("cm") : KitPaths.resolve(round.cost().outputDir())));
             List<Map<String, Double>> metrics = saferlhf.train.MetricsLog.read(KitPaths.resolve(round.ppo().outputDir()).resolve("metrics.jsonl"));
             node.put("final_lambda", lastLambda(metrics));
-            ConstraintDynamics d = ConstraintDynamics.of(metrics, round.ppo().threshold());
-            node.put("threshold", round.ppo().threshold());
+            ConstraintDynamics d = ConstraintDynamics.of(metrics, round.threshold());
+            node.put("threshold", round.threshold());
             node.put("final_episode_cost", d.finalEpisodeCost());
             node.put("constraint_met", d.met());
             if (d.met()) {

@@ -11,12 +11,16 @@ import saferlhf.beaverworld.Annotator;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.Datasets;
 import saferlhf.data.JsonlWriter;
+import saferlhf.data.PreferencePair;
 import saferlhf.data.PromptRecord;
 import saferlhf.data.SafeRlhfRecord;
+import saferlhf.data.SftRecord;
 import saferlhf.eval.PolicySamples;
+import saferlhf.eval.PreferenceScores;
 import saferlhf.model.CausalLM;
 import saferlhf.model.Device;
 import saferlhf.model.ModelFiles;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.train.Configs;
 import saferlhf.train.Data;
@@ -24,6 +28,7 @@ import saferlhf.train.ScoreModelConfig;
 import saferlhf.train.ScoreTrainer;
 import saferlhf.train.TrainingLoop;
 import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
 
 /**
  * Multi-round Safe RLHF, as in the paper (three rounds): round 1 is PPO-Lagrangian from the SFT policy with the first
@@ -53,8 +58,50 @@ public final class Rounds {
      */
     public static final String LATER_ROUNDS_LAMBDA_UPDATE = "pid";
 
+    /**
+     * How the later rounds set their threshold unless told otherwise: {@code fixed}, the config's d in every round. The
+     * alternative, {@code previous}, lowers a later round's threshold to the previous policy's mean cost under the round's
+     * own cost model when that is below d ({@link #settledThreshold}).
+     */
+    public static final String LATER_ROUNDS_THRESHOLD = "fixed";
+
+    /** The later rounds' threshold rules: {@code fixed} (d) and {@code previous} (min(d, the previous policy's mean cost)). */
+    public static final List<String> LATER_THRESHOLDS = List.of("fixed", "previous");
+
     /** Fresh labelled pairs per later round: 128 in the quick preset, 1,000 in the full one. */
     public static int defaultPairsPerRound(String preset) { return "quick".equals(preset) ? 128 : 1000; }
+
+    /**
+     * What the rounds do beyond round 1's config, the same from the command line ({@code saferlhf rounds}, {@code --set
+     * rounds.KEY=V} of {@code reproduce}), a notebook and a test.
+     *
+     * @param rounds            rounds in all (round 1 included)
+     * @param pairsPerRound     fresh prompts (one labelled pair each) per later round
+     * @param laterLambdaUpdate {@code lambda_update} of rounds 2 and later ({@link #LATER_ROUNDS_LAMBDA_UPDATE} unless told)
+     * @param laterThreshold    how rounds 2 and later set their threshold ({@link #LATER_THRESHOLDS})
+     */
+    public record Settings(int rounds, int pairsPerRound, String laterLambdaUpdate, String laterThreshold) {
+        public Settings {
+            if (rounds < 1) throw new InputError("rounds must be >= 1 (--rounds), got " + rounds);
+            if (pairsPerRound < 1) throw new InputError("pairs per round must be >= 1, got " + pairsPerRound);
+            if (!PpoConfig.LAMBDA_UPDATES.contains(laterLambdaUpdate)) {
+                throw new InputError("the later rounds' lambda update must be one of " + PpoConfig.LAMBDA_UPDATES + ", got '" + laterLambdaUpdate + "'");
+            }
+            if (!LATER_THRESHOLDS.contains(laterThreshold)) {
+                throw new InputError("the later rounds' threshold must be one of " + LATER_THRESHOLDS + ", got '" + laterThreshold + "'");
+            }
+        }
+
+        /** The defaults of a preset: the paper's three rounds, {@link #defaultPairsPerRound}, PID, a fixed threshold. */
+        public static Settings of(String preset) {
+            return new Settings(DEFAULT_ROUNDS, defaultPairsPerRound(preset), LATER_ROUNDS_LAMBDA_UPDATE, LATER_ROUNDS_THRESHOLD);
+        }
+
+        public Settings withRounds(int n) { return new Settings(n, pairsPerRound, laterLambdaUpdate, laterThreshold); }
+        public Settings withPairsPerRound(int n) { return new Settings(rounds, n, laterLambdaUpdate, laterThreshold); }
+        public Settings withLaterLambdaUpdate(String u) { return new Settings(rounds, pairsPerRound, u, laterThreshold); }
+        public Settings withLaterThreshold(String t) { return new Settings(rounds, pairsPerRound, laterLambdaUpdate, t); }
+    }
 
     /** The outputs of one round. */
     public record Round(int round, Path policy, Path rewardModel, Path costModel, Path preferenceData) {}
@@ -72,14 +119,12 @@ public final class Rounds {
     }
 
     /**
-     * Runs {@code rounds} rounds with a preset's configs ({@code quick} or {@code full}), refusing any other preset before
-     * anything runs.
+     * Runs the rounds with a preset's configs ({@code quick} or {@code full}), refusing any other preset before anything runs.
      */
-    public static List<Round> run(String preset, int rounds, int pairsPerRound, String outputDir, String laterLambdaUpdate)
-            throws IOException {
+    public static List<Round> run(String preset, Settings settings, String outputDir) throws IOException {
         requireBeaverWorldPreset(preset);
         return run(PpoConfig.preset(preset, "ppo-lag"), ScoreModelConfig.preset(preset, "reward"),
-                ScoreModelConfig.preset(preset, "cost"), rounds, pairsPerRound, outputDir, laterLambdaUpdate);
+                ScoreModelConfig.preset(preset, "cost"), settings, outputDir);
     }
 
     /**
@@ -88,14 +133,31 @@ public final class Rounds {
      * @param preferenceData the labelled samples of the previous round's policy ({@code null} in round 1)
      * @param reward         the reward model's continuation on them ({@code null} in round 1: the given reward model)
      * @param cost           the cost model's continuation, likewise
-     * @param ppo            this round's PPO-Lagrangian run
+     * @param ppo            this round's PPO-Lagrangian run, with the config's threshold d
+     * @param thresholdFile  where this round's threshold is settled ({@code null} unless the later rounds' threshold is
+     *                       {@code previous}, and in round 1): run {@link #settledPpo()}, not {@code ppo}
      */
-    public record Plan(int round, Path preferenceData, ScoreModelConfig reward, ScoreModelConfig cost, PpoConfig ppo) {
+    public record Plan(int round, Path preferenceData, ScoreModelConfig reward, ScoreModelConfig cost, PpoConfig ppo,
+                       Path thresholdFile) {
         /** This round's policy (the PPO-Lagrangian run's model folder). */
         public Path policy() { return PpoTrainer.modelFolder(ppo); }
 
         /** Whether this round's labelled samples are written ({@code true} in round 1, which has none). */
         public boolean preferenceDataWritten() { return preferenceData == null || Files.isRegularFile(preferenceData); }
+
+        /**
+         * The PPO-Lagrangian config this round runs: {@code ppo} with its threshold settled ({@link #settledThreshold});
+         * needs the round's labelled samples and cost model when the threshold is {@code previous}.
+         */
+        public PpoConfig settledPpo() throws IOException {
+            return thresholdFile == null ? ppo : Configs.override(ppo, List.of("threshold=" + settledThreshold(this)));
+        }
+
+        /** The threshold this round ran with (d unless it was settled from the previous policy's cost). */
+        public double threshold() throws IOException {
+            return thresholdFile != null && Files.isRegularFile(thresholdFile)
+                    ? JsonFiles.read(thresholdFile).get("threshold").asDouble() : ppo.threshold();
+        }
 
         /** The outputs, for a finished round. */
         public Round outputs() {
@@ -105,27 +167,21 @@ public final class Rounds {
     }
 
     /**
-     * The rounds' plans. What can be checked before round 1 is checked here: the number of rounds, and (for two or more)
-     * that BeaverWorld's annotators can label answers to the prompts each later round draws.
+     * The rounds' plans. What can be checked before round 1 is checked here: for two or more rounds, that BeaverWorld's
+     * annotators can label answers to the prompts each later round draws.
      *
-     * @param ppo          round 1's PPO-Lagrangian config (its actor, reward and cost models start round 1)
-     * @param reward       the reward-model config whose training continues in later rounds
-     * @param cost         the cost-model config, likewise
-     * @param pairsPerRound fresh prompts (one labelled pair each) per later round
-     * @param outputDir    the rounds' folder
-     * @param laterLambdaUpdate {@code lambda_update} of rounds 2 and later ({@link #LATER_ROUNDS_LAMBDA_UPDATE} unless told)
+     * @param ppo       round 1's PPO-Lagrangian config (its actor, reward and cost models start round 1)
+     * @param reward    the reward-model config whose training continues in later rounds
+     * @param cost      the cost-model config, likewise
+     * @param outputDir the rounds' folder
      */
-    public static List<Plan> plan(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
-                                  String outputDir, String laterLambdaUpdate) {
-        if (rounds < 1) throw new InputError("rounds must be >= 1 (--rounds), got " + rounds);
-        if (!PpoConfig.LAMBDA_UPDATES.contains(laterLambdaUpdate)) {
-            throw new InputError("the later rounds' lambda update must be one of " + PpoConfig.LAMBDA_UPDATES + ", got '" + laterLambdaUpdate + "'");
-        }
-        for (int k = 2; k <= rounds; k++) annotationPrompts(ppo, k, pairsPerRound); // refused now, not after round 1
+    public static List<Plan> plan(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, Settings settings, String outputDir) {
+        int pairsPerRound = settings.pairsPerRound();
+        for (int k = 2; k <= settings.rounds(); k++) annotationPrompts(ppo, k, pairsPerRound); // refused now, not after round 1
         Path out = KitPaths.resolve(outputDir);
         List<Plan> plans = new ArrayList<>();
-        plans.add(new Plan(1, null, null, null, Configs.override(ppo, List.of("output_dir=" + out.resolve("round-1/ppo-lag")))));
-        for (int k = 2; k <= rounds; k++) {
+        plans.add(new Plan(1, null, null, null, Configs.override(ppo, List.of("output_dir=" + out.resolve("round-1/ppo-lag"))), null));
+        for (int k = 2; k <= settings.rounds(); k++) {
             Plan previous = plans.get(k - 2);
             Path roundDir = out.resolve("round-" + k);
             Path data = roundDir.resolve("preference/train.jsonl");
@@ -135,10 +191,42 @@ public final class Rounds {
                     "train_datasets=" + continuation(out, k, pairsPerRound, cost), "epochs=1", "output_dir=" + roundDir.resolve("cm")));
             PpoConfig next = Configs.override(ppo, List.of("actor_model_name_or_path=" + previous.policy(),
                     "reward_model_name_or_path=" + TrainingLoop.modelFolder(rm), "cost_model_name_or_path=" + TrainingLoop.modelFolder(cm),
-                    "seed=" + (ppo.seed() + k), "lambda_update=" + laterLambdaUpdate, "output_dir=" + roundDir.resolve("ppo-lag")));
-            plans.add(new Plan(k, data, rm, cm, next));
+                    "seed=" + (ppo.seed() + k), "lambda_update=" + settings.laterLambdaUpdate(), "output_dir=" + roundDir.resolve("ppo-lag")));
+            Path thresholdFile = "previous".equals(settings.laterThreshold()) ? roundDir.resolve("threshold.json") : null;
+            plans.add(new Plan(k, data, rm, cm, next, thresholdFile));
         }
         return plans;
+    }
+
+    /**
+     * A later round's threshold under {@code later_threshold=previous}: min(d, the mean cost of the previous policy's
+     * answers under this round's cost model). Those answers are the round's own labelled samples (two per fresh RL prompt,
+     * sampled as rollouts are), so the round is asked to end no less safe than the policy it starts from, as its cost model
+     * sees that policy; with a fixed d, a round that starts inside the constraint sees lambda decay to 0 and maximises the
+     * reward alone (README, "Rounds"). Settled once and kept in the plan's {@code threshold.json}, so a resumed round
+     * trains with the same config.
+     */
+    static double settledThreshold(Plan round) throws IOException {
+        if (Files.isRegularFile(round.thresholdFile())) return round.threshold();
+        List<SftRecord> answers = new ArrayList<>();
+        for (PreferencePair pair : Data.preferences(round.preferenceData().toString(), 0)) {
+            answers.add(new SftRecord(pair.prompt(), pair.response0()));
+            answers.add(new SftRecord(pair.prompt(), pair.response1()));
+        }
+        Path costModel = TrainingLoop.modelFolder(round.cost());
+        PpoConfig ppo = round.ppo();
+        float[] costs;
+        try (Scorer scorer = Scorer.load(costModel, Device.parse(ppo.device()))) {
+            costs = scorer.endScores(answers, ppo.perDeviceEvalBatchSize(), ppo.maxLength());
+        }
+        double previousCost = PreferenceScores.mean(costs);
+        if (!Double.isFinite(previousCost)) {
+            throw new IllegalStateException(round.preferenceData() + ": the previous policy's mean cost under " + costModel + " is " + previousCost);
+        }
+        double threshold = Math.min(ppo.threshold(), previousCost);
+        JsonFiles.write(round.thresholdFile(), new java.util.TreeMap<>(java.util.Map.of("threshold", threshold,
+                "d", ppo.threshold(), "previous_policy_mean_cost", previousCost, "answers", answers.size(), "cost_model", costModel.toString())));
+        return threshold;
     }
 
     /**
@@ -157,14 +245,14 @@ public final class Rounds {
      * Runs {@code rounds} rounds one after another, skipping every part already complete (see {@link #plan} for what is
      * checked before round 1).
      */
-    public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, int rounds, int pairsPerRound,
-                                  String outputDir, String laterLambdaUpdate) throws IOException {
+    public static List<Round> run(PpoConfig ppo, ScoreModelConfig reward, ScoreModelConfig cost, Settings settings,
+                                  String outputDir) throws IOException {
         List<Round> done = new ArrayList<>();
-        for (Plan round : plan(ppo, reward, cost, rounds, pairsPerRound, outputDir, laterLambdaUpdate)) {
-            if (!round.preferenceDataWritten()) annotate(round, ppo, pairsPerRound);
+        for (Plan round : plan(ppo, reward, cost, settings, outputDir)) {
+            if (!round.preferenceDataWritten()) annotate(round, ppo, settings.pairsPerRound());
             if (round.reward() != null) ScoreTrainer.ensureTrained(round.reward());
             if (round.cost() != null) ScoreTrainer.ensureTrained(round.cost());
-            PpoTrainer.ensureTrained(round.ppo());
+            PpoTrainer.ensureTrained(round.settledPpo());
             done.add(round.outputs());
         }
         return done;

@@ -42,4 +42,9 @@ public final class JsonFiles {
         if (!node.isObject()) throw new InputError(file, "expected a JSON object, found " + node.getNodeType().toString().toLowerCase());
         return (ObjectNode) node;
     }
+
+    /** Writes {@code value} (a map, record or node) to {@code file} as indented JSON, atomically ({@link AtomicFiles}). */
+    public static void write(Path file, Object value) throws IOException {
+        AtomicFiles.writeString(file, JSON.writerWithDefaultPrettyPrinter().writeValueAsString(value) + "\n");
+    }
 }

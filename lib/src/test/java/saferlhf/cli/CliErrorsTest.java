@@ -462,7 +462,7 @@ class CliErrorsTest {
         InputError e = assertThrows(InputError.class, () -> new Reproduction("paper", dir.resolve("repro").toString(), 1));
         assertTrue(e.getMessage().contains("quick or full"), e.getMessage());
         assertThrows(InputError.class, () -> new Reproduction("quik", dir.resolve("repro").toString(), 1));
-        assertThrows(InputError.class, () -> saferlhf.rl.Rounds.run("paper", 2, 4, dir.resolve("rounds-paper").toString(), "pid"));
+        assertThrows(InputError.class, () -> saferlhf.rl.Rounds.run("paper", saferlhf.rl.Rounds.Settings.of("quick").withRounds(2), dir.resolve("rounds-paper").toString()));
         assertFalse(Files.exists(dir.resolve("repro")));
         assertFalse(Files.exists(dir.resolve("rounds-paper")));
         for (String[] command : new String[][] {{"reproduce", "--preset", "paper"}, {"rounds", "--preset", "paper"}}) {
