@@ -23,7 +23,7 @@ import java.util.ArrayDeque;
  * was not compared.
  * Unlike the SGD rule, lambda can be exactly 0, and it answers a rising cost at once through the proportional and
  * derivative terms, where the SGD step on log lambda is scaled by lambda itself and so climbs slowly from a small lambda
- * (the lag behind the cost that the README describes for seed 44's round 2).
+ * (the lag behind the cost that docs/reproduction.md describes for seed 44's round 2).
  */
 public final class PidLagrangian {
     private final double kp, ki, kd, alphaP, alphaD, lambdaMax;

@@ -11,7 +11,7 @@ import saferlhf.train.Configs;
  * The RL stage: PPO (RLHF), PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, one config under the reference's
  * argument names (the {@code main.py} of {@code algorithms/ppo}, {@code ppo_lag} and {@code ppo_reward_shaping}, and their scripts).
  *
- * <p>Deliberate differences for BeaverWorld's presets, all documented in the README: a tiny actor trained from
+ * <p>Deliberate differences for BeaverWorld's presets, all documented in docs/differences.md: a tiny actor trained from
  * scratch uses larger learning rates (actor 5e-5, critics 1e-3) than the reference's 7B model (1e-5, 5e-6) and a
  * stronger KL penalty (0.05 for PPO-Lagrangian, 0.1 for PPO and reward shaping: the reference's 2:1 ratio, five times
  * its 0.01 / 0.02, since with the reference's values the tiny actor drifted into reward hacking); the generation budget

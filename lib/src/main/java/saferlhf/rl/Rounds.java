@@ -40,7 +40,7 @@ import saferlhf.util.JsonFiles;
  * <p>What the models continue on: the fresh pairs of round k and of every earlier round, plus as many pairs replayed
  * from their original training data (its first data set). The reference has no driver for the rounds; with the fresh
  * pairs alone (the kit before), each update trained on answers of one policy only, and the reward model drifted towards
- * rewarding refusals (README, "Rounds").
+ * rewarding refusals (docs/reproduction.md).
  *
  * <p>Layout: {@code OUT/round-1/ppo-lag/model}, then for k &gt;= 2 {@code OUT/round-k/preference/train.jsonl},
  * {@code OUT/round-k/rm}, {@code OUT/round-k/cm} and {@code OUT/round-k/ppo-lag}.
@@ -54,7 +54,7 @@ public final class Rounds {
     /**
      * How the later rounds update lambda unless told otherwise: the PID Lagrangian. With the reference's SGD, lambda
      * decayed while a later round started inside the constraint and then lagged behind the cost when the policy drifted
-     * unsafe (README, "Rounds": SGD against PID in rounds 2 and 3 from the same round 1). Round 1 keeps the given config's.
+     * unsafe (docs/reproduction.md: SGD against PID in rounds 2 and 3 from the same round 1). Round 1 keeps the given config's.
      */
     public static final String LATER_ROUNDS_LAMBDA_UPDATE = "pid";
 
@@ -203,7 +203,7 @@ public final class Rounds {
      * answers under this round's cost model). Those answers are the round's own labelled samples (two per fresh RL prompt,
      * sampled as rollouts are), so the round is asked to end no less safe than the policy it starts from, as its cost model
      * sees that policy; with a fixed d, a round that starts inside the constraint sees lambda decay to 0 and maximises the
-     * reward alone (README, "Rounds"). Settled once and kept in the plan's {@code threshold.json}, so a resumed round
+     * reward alone (docs/reproduction.md). Settled once and kept in the plan's {@code threshold.json}, so a resumed round
      * trains with the same config.
      */
     static double settledThreshold(Plan round) throws IOException {

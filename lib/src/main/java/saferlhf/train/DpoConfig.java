@@ -65,7 +65,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      * <p>What the kit does instead: fp32 training and an fp32 reference model (the script: bf16 and tf32 under DeepSpeed
      * ZeRO-3; on a GPU, set {@code frozen_dtype=float16} for a half-precision reference model, half its fp32 memory), on one device with no gradient checkpointing, so an update sees 16 pairs (the reference ran on 8 GPUs:
      * 128); the log-probability sums
-     * differ slightly at the sequence ends (see the README's list of differences).
+     * differ slightly at the sequence ends (see docs/differences.md).
      */
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,

@@ -38,7 +38,7 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
     /**
      * BeaverWorld, full: the SFT policy every later stage starts from (a few minutes on 2 CPU cores). It updates on 16
      * sequences, not the reference's effective 32: at 32 the SFT model itself came out the same, but the reward model
-     * trained from it was much worse (README, differences).
+     * trained from it was much worse (docs/differences.md).
      */
     public static SftConfig full() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
@@ -48,7 +48,7 @@ public record SftConfig(String modelNameOrPath, String tokenizer, String trainDa
 
     /**
      * BeaverWorld, quick: one epoch (under a minute on 2 cores), for CI and the notebooks. Its effective batch is 16, not
-     * the reference's 32: one epoch at 32 is half the updates, and that SFT model came out much weaker (README).
+     * the reference's 32: one epoch at 32 is half the updates, and that SFT model came out much weaker (docs/differences.md).
      */
     public static SftConfig quick() {
         return new SftConfig("preset:tiny-llama", "", "BeaverWorld-SFT/train",
