@@ -88,6 +88,15 @@ public final class Generation {
 
     /** @param prompts LEFT-padded prompts */
     public static Output generate(CausalLM lm, Tokenizer.Batch prompts, Config cfg, long eosId, long padId, long unkId) {
+        return generate(lm, prompts, cfg, eosId, padId, unkId, null);
+    }
+
+    /**
+     * {@link #generate(CausalLM, Tokenizer.Batch, Config, long, long, long)}, telling {@code onStep} each step's tokens
+     * as they are chosen (one per row; {@code padId} for a row that had already ended), for streaming.
+     */
+    public static Output generate(CausalLM lm, Tokenizer.Batch prompts, Config cfg, long eosId, long padId, long unkId,
+                                  java.util.function.Consumer<long[]> onStep) {
         int batch = prompts.size(), promptLength = prompts.length();
         int vocab = lm.config().vocabSize();
         int capacity = promptLength + cfg.maxNewTokens();
@@ -148,6 +157,11 @@ public final class Generation {
                     mask[b * capacity + total] = token != padId && token != unkId ? 1 : 0;
                     logps[b * cfg.maxNewTokens() + step] = finished[b] ? 0f : tokenLogps[b];
                     if (token == eosId) finished[b] = true;
+                }
+                if (onStep != null) {
+                    long[] chosen = new long[batch];
+                    for (int b = 0; b < batch; b++) chosen[b] = seq[b * capacity + total];
+                    onStep.accept(chosen);
                 }
                 if (presence != null) {
                     long[] chosen = new long[batch];

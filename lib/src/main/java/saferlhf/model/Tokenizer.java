@@ -288,8 +288,16 @@ public final class Tokenizer implements AutoCloseable {
      * removes it: the policy would then continue the user's text instead of answering).
      */
     public long[] encodePrompt(String input, int maxLength) {
+        return encodeKeepingEnd(promptText(input), maxLength);
+    }
+
+    /**
+     * A prompt already in the template (a whole dialogue, say), cut as {@link #encodePrompt} cuts one: when longer than
+     * {@code maxLength}, its oldest ids after BOS are dropped, so the closing assistant turn is kept.
+     */
+    public long[] encodeKeepingEnd(String text, int maxLength) {
         if (maxLength < 2) throw new IllegalArgumentException("a prompt needs at least 2 ids, got a budget of " + maxLength);
-        long[] ids = encode(promptText(input));
+        long[] ids = encode(text);
         if (ids.length <= maxLength) return ids;
         int head = ids[0] == bosId ? 1 : 0;                     // keep BOS
         long[] kept = new long[maxLength];
