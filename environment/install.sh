@@ -7,7 +7,8 @@
 #   1. Debian packages: a JDK 17 with jshell, Maven, fonts for chart rendering, jupyter-nbconvert
 #      (nbconvert + nbclient), jupyter-client (`jupyter kernelspec list`), MathJax for the formulas of exported HTML
 #      (libjs-mathjax: Debian's nbconvert points HTML at it, offline), tcmalloc (./saferlhf preloads it: less memory),
-#      a C compiler (for the MKL CPU dispatch shim of environment/native/); with --with-notebook-ui also jupyter-notebook.
+#      a C compiler (for the MKL CPU dispatch shim of environment/native/), Chromium and its WebDriver (the web arena's
+#      browser test); with --with-notebook-ui also jupyter-notebook.
 #   2. The rapaio Java kernel jar from Maven Central, into environment/.cache/ (git-ignored).
 #   3. The kit itself (lib/target/saferlhf.jar + lib/target/lib/*.jar) with `mvn -B -DskipTests package`,
 #      when absent (or always with --rebuild).
@@ -53,7 +54,7 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 
 packages=(openjdk-17-jdk-headless maven fontconfig fonts-dejavu-core jupyter-nbconvert python3-nbclient python3-jupyter-client
-          jupyter-client libjs-mathjax libtcmalloc-minimal4 gcc)
+          jupyter-client libjs-mathjax libtcmalloc-minimal4 gcc chromium chromium-driver)
 $with_ui && packages+=(jupyter-notebook)
 
 missing=()

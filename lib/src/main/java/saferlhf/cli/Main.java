@@ -16,7 +16,7 @@ import saferlhf.Offline;
         subcommands = {DataCommand.class, TrainCommands.Sft.class, TrainCommands.RewardModel.class,
                 TrainCommands.CostModel.class, TrainCommands.Dpo.class, TrainCommands.Ppo.class, TrainCommands.PpoLag.class,
                 TrainCommands.PpoShaping.class, RoundsCommand.class, ReproduceCommand.class, SeedsCommand.class, EvalCommand.class,
-                ChatCommand.class, BenchCommand.class, DeviceCommand.class, LoraCommand.class,
+                ChatCommand.class, ServeCommand.class, BenchCommand.class, DeviceCommand.class, LoraCommand.class,
                 CommandLine.HelpCommand.class})
 public final class Main implements Runnable {
 

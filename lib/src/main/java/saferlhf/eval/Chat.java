@@ -97,36 +97,45 @@ public final class Chat implements AutoCloseable {
     public void reset() { turns.clear(); }
 
     private String answer(String prompt, Consumer<String> onText) {
+        return answer(policy, tokenizer, prompt, promptBudget, sampling.withSeed(sampling.seed() + answersSampled++), onText);
+    }
+
+    /**
+     * One answer of {@code policy} to {@code prompt} (text in the template, cut to {@code promptBudget} ids from its oldest
+     * end), each new piece of its text passed to {@code onText} as it is sampled: after each token the answer so far is
+     * decoded again and what it adds is passed on (byte-level tokenizers can split a character over tokens; a piece is
+     * held back until the decoded text extends what was passed on). An exception thrown by {@code onText} (a client gone)
+     * stops the generation and propagates.
+     */
+    public static String answer(CausalLM policy, Tokenizer tokenizer, String prompt, int promptBudget, Generation.Config config,
+                                Consumer<String> onText) {
         long[] ids = tokenizer.encodeKeepingEnd(prompt, promptBudget);
         Tokenizer.Batch batch = tokenizer.pad(List.of(ids), ids.length, Tokenizer.Padding.LEFT);
-        Generation.Config config = new Generation.Config(sampling.maxNewTokens(), sampling.doSample(), sampling.temperature(),
-                sampling.topK(), sampling.topP(), sampling.repetitionPenalty(), sampling.seed() + answersSampled++);
-        Stream stream = new Stream(onText);
+        Stream stream = new Stream(tokenizer, onText);
         Generation.generate(policy, batch, config, tokenizer.eosId(), tokenizer.padId(), tokenizer.unkId(), stream::step);
         return stream.finish();
     }
 
-    /**
-     * Turns sampled ids into text pieces: after each token the answer so far is decoded again and what it adds to the
-     * text already passed on is passed on (byte-level tokenizers can split a character over tokens; a piece is held back
-     * until the decoded text extends what was passed on).
-     */
-    private final class Stream {
+    /** Sampled ids in, text pieces out (see {@link #answer(CausalLM, Tokenizer, String, int, Generation.Config, Consumer)}). */
+    private static final class Stream {
+        private final Tokenizer tokenizer;
         private final Consumer<String> onText;
         private final List<Long> ids = new ArrayList<>();
         private String passedOn = "";
         private boolean ended;
 
-        Stream(Consumer<String> onText) { this.onText = onText; }
+        Stream(Tokenizer tokenizer, Consumer<String> onText) {
+            this.tokenizer = tokenizer;
+            this.onText = onText;
+        }
 
         void step(long[] tokens) {
-            long token = tokens[0];
-            if (ended || token == tokenizer.padId()) return;
-            if (token == tokenizer.eosId()) {
+            if (ended || tokens[0] == tokenizer.padId()) return;
+            if (tokens[0] == tokenizer.eosId()) {
                 ended = true;
                 return;
             }
-            ids.add(token);
+            ids.add(tokens[0]);
             passOn(decoded());
         }
 

@@ -44,6 +44,12 @@ public final class Generation {
 
         public static Config greedy(int maxNewTokens) { return new Config(maxNewTokens, false, 1.0, 0, 1.0, 1.0, 0); }
 
+        /** The same sampling, answers of up to {@code n} tokens. */
+        public Config withMaxNewTokens(int n) { return new Config(n, doSample, temperature, topK, topP, repetitionPenalty, seed); }
+
+        /** The same sampling with another seed. */
+        public Config withSeed(long s) { return new Config(maxNewTokens, doSample, temperature, topK, topP, repetitionPenalty, s); }
+
         /**
          * Hugging Face's {@code GenerationConfig} default, which every sampling path of the reference keeps: it never sets
          * {@code top_k}, so rollouts and evaluation sample among the 50 most likely tokens.
