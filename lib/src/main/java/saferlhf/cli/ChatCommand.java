@@ -9,13 +9,13 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import saferlhf.eval.Assessment;
 import saferlhf.eval.Chat;
 import saferlhf.eval.Judge;
-import saferlhf.model.Device;
 import saferlhf.model.Generation;
 import saferlhf.model.Scorer;
 import saferlhf.util.InputError;
@@ -43,44 +43,9 @@ public final class ChatCommand implements Callable<Integer> {
     @Option(names = "--blue", description = "the second policy of a side-by-side chat")
     Path blue;
 
-    @Option(names = "--reward-model", description = "a reward model: each answer's reward is shown")
-    Path rewardModel;
+    @Mixin AnswerScoring scoring;
 
-    @Option(names = "--cost-model", description = "a cost model: each answer's cost is shown (cost > 0 means unsafe)")
-    Path costModel;
-
-    @Option(names = "--judge-config", description = EvalCommand.JUDGE_CONFIG_HELP)
-    Path judgeConfig;
-
-    @Option(names = "--max-length", description = "prompt (the dialogue so far) and answer tokens together, cut to the "
-            + "model's context (default: ${DEFAULT-VALUE})")
-    int maxLength = 512;
-
-    @Option(names = "--max-new-tokens", description = "answer tokens at most (default: 128, at most half of --max-length "
-            + "cut to the models' context)")
-    Integer maxNewTokens;
-
-    @Option(names = "--temperature", description = "sampling temperature (default: ${DEFAULT-VALUE})")
-    double temperature = 1.0;
-
-    @Option(names = "--top-k", description = "sample among the k most likely tokens; 0: all (default: ${DEFAULT-VALUE}, "
-            + "Hugging Face's default, which the reference keeps)")
-    int topK = Generation.Config.HF_DEFAULT_TOP_K;
-
-    @Option(names = "--top-p", description = "nucleus sampling: the smallest set of tokens with this much probability (default: ${DEFAULT-VALUE})")
-    double topP = 1.0;
-
-    @Option(names = "--repetition-penalty", description = "Hugging Face's repetition penalty; 1: none (default: ${DEFAULT-VALUE})")
-    double repetitionPenalty = 1.0;
-
-    @Option(names = "--greedy", description = "greedy decoding instead of sampling")
-    boolean greedy;
-
-    @Option(names = "--seed", description = "seed of the first answer; each later answer takes the next (default: ${DEFAULT-VALUE})")
-    long seed = 42;
-
-    @Option(names = "--device", description = "cpu, gpu, gpu:N or auto (default: ${DEFAULT-VALUE})")
-    String device = "auto";
+    @Mixin AnswerSampling sampling;
 
     @Option(names = "--width", description = "columns of the side-by-side view (default: $COLUMNS, else ${DEFAULT-VALUE})")
     int width = envWidth();
@@ -98,23 +63,21 @@ public final class ChatCommand implements Callable<Integer> {
         if ((model == null) == (red == null && blue == null) || (red == null) != (blue == null)) {
             throw new InputError("give either --model DIR, or both --red DIR and --blue DIR");
         }
-        if (maxLength < 2) throw new InputError("--max-length must be >= 2, got " + maxLength);
-        if (maxNewTokens != null && maxNewTokens < 1) throw new InputError("--max-new-tokens must be >= 1, got " + maxNewTokens);
-        if (topK < 0) throw new InputError("--top-k must be >= 0, got " + topK);
         if (width < 40) throw new InputError("--width must be >= 40, got " + width);
+        sampling.config(1); // bad sampling options are refused before any model loads
         List<Path> folders = new ArrayList<>();
         for (Path folder : model != null ? List.of(model) : List.of(red, blue)) folders.add(EvalCommand.modelFolder(folder));
-        ai.djl.Device target = Device.parse(device);
+        ai.djl.Device target = sampling.device();
         PrintWriter out = spec.commandLine().getOut();
         List<String> names = model != null ? List.of("ASSISTANT") : List.of("RED: " + runName(red), "BLUE: " + runName(blue));
         List<Chat> chats = new ArrayList<>();
-        try (Scorer reward = rewardModel == null ? null : Scorer.load(EvalCommand.modelFolder(rewardModel), target);
-             Scorer cost = costModel == null ? null : Scorer.load(EvalCommand.modelFolder(costModel), target)) {
-            for (Path folder : folders) chats.add(Chat.load(folder, target, Generation.Config.greedy(1), maxLength));
-            int context = chats.stream().mapToInt(Chat::context).min().orElseThrow();
-            Generation.Config sampling = sampling(maxNewTokens != null ? maxNewTokens : Math.min(128, context / 2));
-            for (Chat chat : chats) chat.setSampling(sampling);
-            Judge judge = EvalCommand.judge(judgeConfig);
+        Path rewardFolder = scoring.rewardFolder(), costFolder = scoring.costFolder();
+        try (Scorer reward = rewardFolder == null ? null : Scorer.load(rewardFolder, target);
+             Scorer cost = costFolder == null ? null : Scorer.load(costFolder, target)) {
+            for (Path folder : folders) chats.add(Chat.load(folder, target, Generation.Config.greedy(1), sampling.maxLength));
+            Generation.Config config = sampling.config(sampling.answerTokens(chats.stream().mapToInt(Chat::context).min().orElseThrow()));
+            for (Chat chat : chats) chat.setSampling(config);
+            Judge judge = scoring.judge();
             Session session = new Session(chats, names, reward, cost, judge, out);
             out.println(HELP);
             session.run(new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8)));
@@ -128,16 +91,6 @@ public final class ChatCommand implements Callable<Integer> {
     private static String runName(Path given) {
         return given.getFileName() != null && given.getFileName().toString().equals("model") && given.getParent() != null
                 ? given.getParent().toString() : given.toString();
-    }
-
-    /** The sampling the options ask for, answers of up to {@code answerTokens} tokens. */
-    private Generation.Config sampling(int answerTokens) {
-        if (greedy) return Generation.Config.greedy(answerTokens);
-        try {
-            return new Generation.Config(answerTokens, true, temperature, topK, topP, repetitionPenalty, seed);
-        } catch (IllegalArgumentException e) {
-            throw new InputError("--temperature, --top-p, --repetition-penalty: " + e.getMessage());
-        }
     }
 
     /** The read-answer loop over one or two chats. */
@@ -212,7 +165,7 @@ public final class ChatCommand implements Callable<Integer> {
             String asked = turns.get(turns.size() - 2);
             List<String> assessments = new ArrayList<>();
             for (String answer : answers) {
-                Assessment a = Assessment.of(asked, answer, reward, cost, judge, maxLength);
+                Assessment a = Assessment.of(asked, answer, reward, cost, judge, sampling.maxLength);
                 assessments.add(reward != null || cost != null || a.rating() != null ? "[" + a.describe() + "]" : "");
             }
             if (chats.size() == 1) {

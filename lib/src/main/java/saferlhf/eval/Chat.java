@@ -39,6 +39,9 @@ public final class Chat implements AutoCloseable {
         setSampling(sampling);
     }
 
+    /** Answer tokens when none are asked for: 128, but at most half of the (cut) context, leaving the rest to the dialogue. */
+    public static int defaultAnswerTokens(int context) { return Math.min(128, context / 2); }
+
     /** Prompt and answer tokens together: the max length, cut to the model's context. */
     public int context() { return context; }
 

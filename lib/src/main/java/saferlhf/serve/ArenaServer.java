@@ -68,7 +68,7 @@ public final class ArenaServer implements AutoCloseable {
      * @param maxPromptChars longer prompts are refused (413)
      * @param maxConcurrent  generations at once over all policies
      * @param maxLength      prompt and answer tokens together, cut to each model's context
-     * @param maxNewTokens   answer tokens at most; 0: 128, at most half of each policy's (cut) context
+     * @param maxNewTokens   answer tokens at most; 0: {@link Chat#defaultAnswerTokens} of each policy's (cut) context
      * @param sampling       how answers are drawn (its own max new tokens is replaced by the answer budget); answer n
      *                       served takes seed + n
      * @param examples       prompts offered for picking (for instance BeaverWorld's evaluation prompts)
@@ -127,7 +127,7 @@ public final class ArenaServer implements AutoCloseable {
                     throw e;
                 }
                 int context = Math.min(settings.maxLength(), model.config().maxPositions());
-                int answerTokens = settings.maxNewTokens() > 0 ? settings.maxNewTokens() : Math.min(128, context / 2);
+                int answerTokens = settings.maxNewTokens() > 0 ? settings.maxNewTokens() : Chat.defaultAnswerTokens(context);
                 arena.policies.put(entry.getKey(), new Policy(entry.getKey(), entry.getValue(), model, tokenizer,
                         context - answerTokens, settings.sampling().withMaxNewTokens(answerTokens), new Object()));
                 if (context - answerTokens < 2) {
