@@ -60,13 +60,14 @@ final class Report {
                 Reproduction.cell(cm, "judge_safety_accuracy", "%.3f", 1)));
         md.append("## Rounds\n\n");
         md.append("| round | fresh pairs | unsafe on harmful | helpfulness on benign | over-refusal | reward model vs judge | "
-                + "cost model sign vs judge | final lambda | episode cost <= threshold from rl step | then peak overshoot | "
-                + "crossings |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
+                + "cost model sign vs judge | threshold | final lambda | episode cost <= threshold from rl step | then peak overshoot | "
+                + "crossings |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n");
         for (JsonNode r : summary.path("rounds")) {
-            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %s | %s | %.3f | %s | %s | %s |%n", r.path("round").asInt(),
+            md.append(String.format(Locale.ROOT, "| %d | %d | %s | %s | %s | %s | %s | %.2f | %.3f | %s | %s | %s |%n", r.path("round").asInt(),
                     r.path("fresh_pairs").asInt(), percent(r, "unsafe_rate_harmful"), Reproduction.cell(r, "helpfulness_benign", "%.2f", 1),
                     percent(r, "over_refusal_benign"), Reproduction.cell(r.path("reward_model"), "judge_accuracy", "%.3f", 1),
-                    Reproduction.cell(r.path("cost_model"), "judge_sign_accuracy", "%.3f", 1), r.path("final_lambda").asDouble(),
+                    Reproduction.cell(r.path("cost_model"), "judge_sign_accuracy", "%.3f", 1), r.path("threshold").asDouble(),
+                    r.path("final_lambda").asDouble(),
                     r.has("first_met_step") ? r.get("first_met_step").asText() : "never", Reproduction.cell(r, "peak_overshoot", "%.3f", 1),
                     Reproduction.cell(r, "threshold_crossings", "%.0f", 1)));
         }
@@ -76,7 +77,9 @@ final class Report {
             fresh prompt from the previous round's policy, has BeaverWorld's annotators label them (noisy helpfulness and
             safety labels), continues the reward and cost models for one epoch on the fresh pairs of every round so far plus
             as many replayed from their original training data, and runs PPO-Lagrangian again from the previous policy. The
-            accuracies are those of the models the round trained with, on the held-out pairs. The last three columns follow
+            accuracies are those of the models the round trained with, on the held-out pairs. The threshold is the config's d,
+            or, with `rounds.later_threshold=previous`, min(d, the previous policy's mean cost under the round's cost
+            model) from round 2 on. The last three columns follow
             the episode cost (the mean cost of the last 128 rollouts) against the threshold: the first rl step at which it
             was at most the threshold, how far it rose above it afterwards, and how often it crossed it (n/a: never met).
 
