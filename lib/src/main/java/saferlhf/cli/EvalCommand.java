@@ -76,6 +76,11 @@ public final class EvalCommand implements Runnable {
          * on stdout), the prompt budget, and the answer cap; the prompts it cuts are counted on stdout.
          */
         Budget budget(Tokenizer tokenizer, List<saferlhf.data.PromptRecord> prompts, boolean greedy, saferlhf.model.CausalLM... models) {
+            return budget(List.of(tokenizer), prompts, greedy, models);
+        }
+
+        /** {@link #budget(Tokenizer, List, boolean, saferlhf.model.CausalLM...)} counting cut prompts with each policy's tokenizer. */
+        Budget budget(List<Tokenizer> tokenizers, List<saferlhf.data.PromptRecord> prompts, boolean greedy, saferlhf.model.CausalLM... models) {
             int context = java.util.Arrays.stream(models).mapToInt(m -> m.config().maxPositions()).min().orElseThrow();
             if (maxLength < 2) throw new saferlhf.util.InputError("--max-length must be >= 2, got " + maxLength);
             if (maxNewTokens < 0) throw new saferlhf.util.InputError("--max-new-tokens must be >= 0, got " + maxNewTokens);
@@ -88,10 +93,14 @@ public final class EvalCommand implements Runnable {
                         + " tokens (--max-length " + maxLength + ", --max-new-tokens " + maxNewTokens + ", --max-prompt-tokens "
                         + maxPromptTokens + ")");
             }
-            long cut = prompts.stream().filter(p -> tokenizer.promptExceeds(p.prompt(), promptBudget)).count();
-            if (cut > 0) {
-                System.out.println(cut + " of " + prompts.size() + " prompts are longer than " + promptBudget
-                        + " tokens: their oldest tokens are dropped, keeping the assistant turn");
+            for (int t = 0; t < tokenizers.size(); t++) {
+                Tokenizer tokenizer = tokenizers.get(t);
+                long cut = prompts.stream().filter(p -> tokenizer.promptExceeds(p.prompt(), promptBudget)).count();
+                if (cut > 0) {
+                    System.out.println(cut + " of " + prompts.size() + " prompts are longer than " + promptBudget + " tokens"
+                            + (tokenizers.size() > 1 ? " with the " + (t == 0 ? "red" : "blue") + " corner's tokenizer" : "")
+                            + ": their oldest tokens are dropped, keeping the assistant turn");
+                }
             }
             int answer = maxNewTokens > 0 ? maxNewTokens : total - 1;
             Generation.Config generation = greedy ? Generation.Config.greedy(answer) : Generation.Config.sampling(answer, topK, seed);
@@ -230,7 +239,7 @@ public final class EvalCommand implements Runnable {
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), target);
                  saferlhf.model.Scorer reward = saferlhf.model.Scorer.load(modelFolder(rewardModel), target);
                  saferlhf.model.Scorer cost = saferlhf.model.Scorer.load(modelFolder(costModel), target)) {
-                Budget budget = sampling.budget(redTokenizer, prompts, false, redModel, blueModel);
+                Budget budget = sampling.budget(List.of(redTokenizer, blueTokenizer), prompts, false, redModel, blueModel);
                 saferlhf.eval.Arena arena = saferlhf.eval.Arena.run(corners.redName(), redModel, redTokenizer, corners.blueName(),
                         blueModel, blueTokenizer, reward, cost, prompts, budget.generation(), 64, budget.maxPromptTokens(), budget.maxLength());
                 Path outDir = corners.outDir(out, "arena");
@@ -268,7 +277,7 @@ public final class EvalCommand implements Runnable {
             try (Tokenizer redTokenizer = tokenizer(corners.redFolder()); Tokenizer blueTokenizer = tokenizer(corners.blueFolder());
                  saferlhf.model.CausalLM redModel = ModelFiles.loadCausalLM(corners.redFolder(), sampling.device());
                  saferlhf.model.CausalLM blueModel = ModelFiles.loadCausalLM(corners.blueFolder(), sampling.device())) {
-                Budget budget = sampling.budget(redTokenizer, prompts, false, redModel, blueModel);
+                Budget budget = sampling.budget(List.of(redTokenizer, blueTokenizer), prompts, false, redModel, blueModel);
                 redAnswers = budget.answers(redModel, redTokenizer, prompts);
                 blueAnswers = budget.answers(blueModel, blueTokenizer, prompts);
             }

@@ -222,12 +222,18 @@ class CliErrorsTest {
         try {
             ok("eval", "policy", "--model", lm.toString(), "--data", "BeaverWorld-Eval/harmful:2/-1", "--max-length", "100000",
                     "--max-prompt-tokens", "6", "--max-new-tokens", "3", "--device", "cpu");
+            ok("eval", "pairwise", "--red", lm.toString(), "--blue", lm.toString(), "--data", "BeaverWorld-Eval/harmful:2/-1",
+                    "--max-prompt-tokens", "6", "--max-new-tokens", "3", "--device", "cpu", "--out", dir.resolve("pairwise-cut").toString());
         } finally {
             System.setOut(stdout);
         }
         String text = captured.toString();
         assertTrue(text.contains("--max-length 100000 is cut to the model's context"), text);
         assertTrue(text.contains("2 of 2 prompts are longer than 6 tokens: their oldest tokens are dropped, keeping the assistant turn"), text);
+        // side by side, each corner's prompts are counted with its own tokenizer
+        for (String corner : new String[] {"red", "blue"}) {
+            assertTrue(text.contains("2 of 2 prompts are longer than 6 tokens with the " + corner + " corner's tokenizer"), text);
+        }
         assertTrue(text.contains("sampled, top_k 50, seed 42"), text);
     }
 
