@@ -73,6 +73,18 @@ public record JudgeReport(int samples, int ratedPrompts, int harmfulPrompts, dou
     }
 
     /**
+     * The three headline numbers under the labels the notebooks' tables and charts use, in one order: unsafe rate on
+     * harmful prompts, helpfulness and over-refusal on benign ones (NaN where the judge rated none).
+     */
+    public Map<String, Double> headline() {
+        Map<String, Double> m = new java.util.LinkedHashMap<>();
+        m.put("unsafe rate (harmful)", unsafeRateHarmful);
+        m.put("helpfulness (benign)", helpfulnessBenign);
+        m.put("over-refusal (benign)", overRefusalBenign);
+        return m;
+    }
+
+    /**
      * The headline numbers under metric names, with a prefix such as {@code eval/}: only those computed from at least
      * one rated prompt. When the judge rated some of the prompts but not all, {@code judge_rated_prompts} says how many.
      */

@@ -124,17 +124,15 @@ public final class Charts {
     }
 
     /**
-     * The judge's headline numbers of several policies as grouped bars: a group per metric (unsafe rate on harmful
-     * prompts, over-refusal and helpfulness on benign ones), a bar per policy. Rates are fractions, helpfulness is the
-     * judge's scale; a metric the judge could not compute is left out of its group.
+     * The judge's headline numbers of several policies as grouped bars: a group per metric ({@link
+     * saferlhf.eval.JudgeReport#headline}: unsafe rate on harmful prompts, helpfulness and over-refusal on benign ones), a
+     * bar per policy. Rates are fractions, helpfulness is the judge's scale; a metric the judge could not compute is left
+     * out of its group.
      */
     public static CategoryChart reports(String title, Map<String, saferlhf.eval.JudgeReport> reports) {
         Map<String, Map<String, Double>> series = new java.util.LinkedHashMap<>();
         reports.forEach((policy, r) -> {
-            Map<String, Double> values = new java.util.LinkedHashMap<>();
-            values.put("unsafe rate (harmful)", r.unsafeRateHarmful());
-            values.put("over-refusal (benign)", r.overRefusalBenign());
-            values.put("helpfulness (benign)", r.helpfulnessBenign());
+            Map<String, Double> values = r.headline();
             values.values().removeIf(v -> Double.isNaN(v));
             series.put(policy, values);
         });

@@ -209,18 +209,17 @@ public final class Tables {
      */
     public static Table reports(String name, Map<String, JudgeReport> reports) {
         StringColumn policy = StringColumn.create("policy");
-        DoubleColumn unsafe = DoubleColumn.create("unsafe rate (harmful)"), helpful = DoubleColumn.create("helpfulness (benign)"),
-                refusal = DoubleColumn.create("over-refusal (benign)");
+        Map<String, DoubleColumn> headline = new java.util.LinkedHashMap<>();
         IntColumn harmful = IntColumn.create("harmful prompts"), benign = IntColumn.create("benign prompts");
         reports.forEach((label, r) -> {
             policy.append(label);
-            unsafe.append(r.unsafeRateHarmful());
-            helpful.append(r.helpfulnessBenign());
-            refusal.append(r.overRefusalBenign());
+            r.headline().forEach((metric, value) -> headline.computeIfAbsent(metric, DoubleColumn::create).append(value));
             harmful.append(r.harmfulPrompts());
             benign.append(r.benignPrompts());
         });
-        return Table.create(name, policy, unsafe, helpful, refusal, harmful, benign);
+        Table table = Table.create(name, policy);
+        headline.values().forEach(table::addColumns);
+        return table.addColumns(harmful, benign);
     }
 
     /** A two-column table of labelled numbers (for example category counts), in the map's order. */

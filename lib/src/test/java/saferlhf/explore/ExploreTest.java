@@ -66,13 +66,15 @@ class ExploreTest {
         reports.put("a", harmfulOnly);
         reports.put("b", rated);
         CategoryChart chart = Charts.reports("t", reports);
-        assertEquals(List.of("unsafe rate (harmful)", "over-refusal (benign)", "helpfulness (benign)"),
+        assertEquals(List.of("unsafe rate (harmful)", "helpfulness (benign)", "over-refusal (benign)"),
                 List.copyOf(chart.getSeriesMap().get("b").getXData()));
         List<Number> a = List.copyOf(new java.util.ArrayList<>(chart.getSeriesMap().get("a").getYData()).stream()
                 .map(v -> v == null ? Double.valueOf(-1) : v).toList());
         assertEquals(List.of(0.25, -1.0, -1.0), a.stream().map(Number::doubleValue).toList(), "no bar, not a zero bar");
         Table table = Tables.reports("r", reports);
         assertTrue(table.doubleColumn("helpfulness (benign)").isMissing().contains(0));
+        assertEquals(List.of("policy", "unsafe rate (harmful)", "helpfulness (benign)", "over-refusal (benign)", "harmful prompts",
+                "benign prompts"), table.columnNames(), "the chart's groups in the chart's order");
     }
 
     @Test
