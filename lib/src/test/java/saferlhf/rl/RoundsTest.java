@@ -64,7 +64,8 @@ class RoundsTest {
 
     @Test
     void aFixedThresholdIsTheConfigsInEveryRound(@TempDir Path dir) throws Exception {
-        for (Rounds.Plan round : plan(Rounds.Settings.of("quick"), dir)) {
+        assertEquals("previous", Rounds.Settings.of("full").laterThreshold(), "the default");
+        for (Rounds.Plan round : plan(Rounds.Settings.of("quick").withLaterThreshold("fixed"), dir)) {
             assertNull(round.thresholdFile());
             assertSame(round.ppo(), round.settledPpo(), "nothing to settle: the round runs its planned config");
             assertEquals(PpoConfig.quick("ppo-lag").threshold(), round.threshold());
