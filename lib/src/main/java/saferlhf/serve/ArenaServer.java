@@ -293,19 +293,17 @@ public final class ArenaServer implements AutoCloseable {
         if (policy == null) throw new Refused(404, "unknown policy '" + parts[0] + "'; this server serves " + String.join(", ", policies.keySet()));
         Path run = runFolder(policy);
         if (parts.length == 1 || parts[1].isEmpty()) {
-            send(exchange, 200, "text/html; charset=utf-8", PolicyPage.html(policy.name(), policy.folder(), curves(run), reproductionEntry(policy),
-                    figures(policy)).getBytes(StandardCharsets.UTF_8));
+            send(exchange, 200, "text/html; charset=utf-8", PolicyPage.html(policy.name(), policy.folder(), curves(run), reproduction(policy))
+                    .getBytes(StandardCharsets.UTF_8));
         } else if (parts[1].equals("curve.png")) {
             String metric = query(exchange).getOrDefault("metric", "");
             if (!curves(run).contains(metric)) throw new Refused(404, "this run logged no curve '" + metric + "'");
             send(exchange, 200, "image/png", png(Charts.image(Runs.curve(run, policy.name() + ": " + metric, metric))));
         } else if (parts[1].startsWith("figure/")) {
             String file = parts[1].substring("figure/".length());
-            Path reproduction = reproductionFolder(policy);
-            if (!FIGURES.contains(file) || reproduction == null || !Files.isRegularFile(reproduction.resolve(file))) {
-                throw new Refused(404, "no figure '" + file + "' for this policy");
-            }
-            send(exchange, 200, "image/png", Files.readAllBytes(reproduction.resolve(file)));
+            InReproduction reproduction = FIGURES.contains(file) ? reproduction(policy) : null;
+            if (reproduction == null || !reproduction.figures().contains(file)) throw new Refused(404, "no figure '" + file + "' for this policy");
+            send(exchange, 200, "image/png", Files.readAllBytes(reproduction.folder().resolve(file)));
         } else {
             throw new Refused(404, "no such page: /policy/" + rest);
         }
@@ -326,38 +324,33 @@ public final class ArenaServer implements AutoCloseable {
         return CURVES.stream().filter(seen::contains).toList();
     }
 
-    /** The reproduction (a folder with {@code summary.json}, at most four levels up) whose policies include this one, or null. */
-    private static Path reproductionFolder(Policy policy) throws IOException {
+    /** A policy's place in a reproduction: the reproduction's folder, the policy's name there, its rates. */
+    record InReproduction(Path folder, String name, JsonNode rates) {
+        /** The figures of {@link #FIGURES} the reproduction wrote. */
+        List<String> figures() {
+            return FIGURES.stream().filter(f -> Files.isRegularFile(folder.resolve(f))).toList();
+        }
+    }
+
+    /**
+     * The reproduction (a folder with {@code summary.json}, at most four levels up) whose policies include this one, with
+     * the policy's entry there; null when there is none.
+     */
+    private static InReproduction reproduction(Policy policy) throws IOException {
         Path folder = policy.folder().toRealPath();
         Path up = folder.getParent();
         for (int level = 0; level < 4 && up != null; level++, up = up.getParent()) {
             Path summary = up.resolve("summary.json");
-            if (Files.isRegularFile(summary) && entryFor(summary, folder) != null) return up;
+            if (!Files.isRegularFile(summary)) continue;
+            for (var it = JSON.readTree(summary.toFile()).path("policies").fields(); it.hasNext(); ) {
+                var e = it.next();
+                String model = e.getValue().path("model").asText("");
+                if (!model.isEmpty() && Files.exists(Path.of(model)) && Path.of(model).toRealPath().equals(folder)) {
+                    return new InReproduction(up, e.getKey(), e.getValue());
+                }
+            }
         }
         return null;
-    }
-
-    private static Map.Entry<String, JsonNode> entryFor(Path summary, Path folder) throws IOException {
-        JsonNode policies = JSON.readTree(summary.toFile()).path("policies");
-        for (var it = policies.fields(); it.hasNext(); ) {
-            var e = it.next();
-            String model = e.getValue().path("model").asText("");
-            if (!model.isEmpty() && Files.exists(Path.of(model)) && Path.of(model).toRealPath().equals(folder)) return e;
-        }
-        return null;
-    }
-
-    /** This policy's entry in its reproduction's summary (name and rates), or null. */
-    private static Map.Entry<String, JsonNode> reproductionEntry(Policy policy) throws IOException {
-        Path reproduction = reproductionFolder(policy);
-        return reproduction == null ? null : entryFor(reproduction.resolve("summary.json"), policy.folder().toRealPath());
-    }
-
-    private static List<String> figures(Policy policy) throws IOException {
-        Path reproduction = reproductionFolder(policy);
-        List<String> present = new ArrayList<>();
-        if (reproduction != null) for (String f : FIGURES) if (Files.isRegularFile(reproduction.resolve(f))) present.add(f);
-        return present;
     }
 
     // ---- plumbing ------------------------------------------------------------------------------------------------------
