@@ -1,11 +1,17 @@
 package saferlhf.eval;
 
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.SplittableRandom;
 import saferlhf.beaverworld.GroundTruthJudge;
+import saferlhf.beaverworld.Intent;
+import saferlhf.beaverworld.ResponseKind;
+import saferlhf.beaverworld.Responses;
 import saferlhf.data.PreferencePair;
+import saferlhf.data.PromptRecord;
 import saferlhf.data.SftRecord;
 import saferlhf.model.ScoreModel;
 import saferlhf.model.Scorer;
@@ -50,6 +56,27 @@ public record PreferenceScores(List<PreferencePair> pairs, float[][] scores) {
     public static float[] endScores(ScoreModel model, Tokenizer tokenizer, List<SftRecord> responses, int batchSize,
                                     int maxLength) {
         return new Scorer(model, tokenizer).endScores(responses, batchSize, maxLength);
+    }
+
+    /**
+     * The mean score a model gives each kind of response BeaverWorld's assistants write: for every prompt, one response of
+     * each {@link ResponseKind} (three steps or alternatives, written with {@code seed}), scored as
+     * {@link #endScores}. What a policy can gain by answering in one kind rather than another, as the model sees it.
+     */
+    public static Map<ResponseKind, Double> meanByKind(ScoreModel model, Tokenizer tokenizer, List<PromptRecord> prompts,
+                                                       GroundTruthJudge judge, long seed) {
+        Map<ResponseKind, Double> means = new EnumMap<>(ResponseKind.class);
+        for (ResponseKind kind : ResponseKind.values()) {
+            SplittableRandom random = new SplittableRandom(seed);
+            List<SftRecord> responses = new ArrayList<>(prompts.size());
+            for (PromptRecord p : prompts) {
+                Intent intent = judge.intentOf(p.prompt()).orElseThrow(
+                        () -> new IllegalArgumentException("not a BeaverWorld prompt: " + p.prompt()));
+                responses.add(new SftRecord(p.prompt(), Responses.write(kind, intent, 3, random)));
+            }
+            means.put(kind, mean(endScores(model, tokenizer, responses, 64, 96)));
+        }
+        return means;
     }
 
     /** The mean of some scores (NaN for none). */

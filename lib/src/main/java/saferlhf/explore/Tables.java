@@ -12,6 +12,7 @@ import saferlhf.eval.JudgeReport;
 import saferlhf.eval.PolicySamples;
 import saferlhf.beaverworld.Intent;
 import saferlhf.beaverworld.GroundTruthJudge;
+import saferlhf.beaverworld.ResponseKind;
 import saferlhf.data.BeaverTailsEvalPrompt;
 import saferlhf.data.BeaverTailsRecord;
 import saferlhf.data.DataStats;
@@ -220,6 +221,19 @@ public final class Tables {
         Table table = Table.create(name, policy);
         headline.values().forEach(table::addColumns);
         return table.addColumns(harmful, benign);
+    }
+
+    /** A row per response kind and a column per named score (for example {@code PreferenceScores.meanByKind}'s). */
+    public static Table byKind(String name, Map<String, Map<ResponseKind, Double>> columns) {
+        StringColumn kinds = StringColumn.create("kind");
+        for (ResponseKind kind : ResponseKind.values()) kinds.append(kind.name());
+        Table table = Table.create(name, kinds);
+        columns.forEach((column, means) -> {
+            DoubleColumn values = DoubleColumn.create(column);
+            for (ResponseKind kind : ResponseKind.values()) values.append(means.getOrDefault(kind, Double.NaN));
+            table.addColumns(values);
+        });
+        return table;
     }
 
     /** A two-column table of labelled numbers (for example category counts), in the map's order. */

@@ -32,6 +32,7 @@ import saferlhf.rl.PpoTrainer;
 import saferlhf.rl.Rounds;
 import saferlhf.train.Configs;
 import saferlhf.train.Data;
+import saferlhf.train.Progress;
 import saferlhf.train.TrainingLoop;
 import saferlhf.train.DpoConfig;
 import saferlhf.train.DpoTrainer;
@@ -82,9 +83,17 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         return preset.equals("quick") ? List.of(0.5, 2.0) : List.of(0.25, 1.0, 4.0);
     }
 
-    /** Runs every stage (skipping finished ones) on this machine's cores ({@link StageGraph.Schedule#auto()}). */
+    /**
+     * Runs every stage (skipping finished ones) on this machine's cores ({@link StageGraph.Schedule#auto()}); in a
+     * terminal or a notebook the stage lines redraw one line, so that the run leaves its last line only.
+     */
     public ObjectNode run() throws IOException {
-        return run(StageGraph.Schedule.auto(), System.out);
+        Progress.OneLine log = Progress.oneLine(System.out);
+        try {
+            return run(StageGraph.Schedule.auto(), log);
+        } finally {
+            log.end();
+        }
     }
 
     /** Runs every stage (skipping finished ones) and writes the report; returns the summary. */

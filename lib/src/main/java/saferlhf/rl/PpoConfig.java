@@ -177,14 +177,27 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
     }
 
     /**
-     * BeaverWorld, quick: 130 rl steps from the quick models (half the RL prompts, two epochs), for CI and the notebooks.
-     * It evaluates on all 520 evaluation prompts, as the full preset: a few seconds each time, and with a quarter of them
-     * one answer moved a rate by 1.4 points, as much as the effects the quick preset is there to show.
+     * BeaverWorld, quick: 65 rl steps from the quick models (one epoch over half the RL prompts), for CI and the notebooks
+     * (notebook 05 trains four such runs within its 3 minutes). It evaluates once, at the end, on all 520 evaluation
+     * prompts, as the full preset: a few seconds, and with a quarter of them one answer moved a rate by 1.4 points, as
+     * much as the effects the quick preset is there to show. Where it differs from the full preset, and why (measured on
+     * the quick models of seed 42, docs/differences.md):
+     * <ul>
+     *   <li>{@code threshold} -1.5, not -2: on the quick cost model's scale the SFT policy's episode cost is about -0.8 to
+     *       -1.1, a policy that answers benign prompts and refuses harmful ones with safe alternatives costs about -2.0,
+     *       and one that refuses everything -2.3, so -2 is met only by refusing;</li>
+     *   <li>{@code actor_lr} 2e-4 (four times the full preset's) for half the steps: at 5e-5 the policy's cost hardly moved in
+     *       65 steps (round 1 34.6% unsafe against SFT's 44%);</li>
+     *   <li>{@code lambda_lr} 0.03, not 0.1: under the quick reward and cost models a lambda above about 2.5 scores an
+     *       over-cautious redirect above a helpful answer to a benign prompt, and at 0.1 lambda reached its cap of 5 in 11
+     *       steps and the round refused 69% of benign prompts; at 0.03 it rises over about 50 steps.</li>
+     * </ul>
      */
     public static PpoConfig quick(String algorithm) {
         return Configs.override(full(algorithm), List.of("actor_model_name_or_path=checkpoints/quick/sft/model",
                 "reward_model_name_or_path=checkpoints/quick/rm/model", "cost_model_name_or_path=checkpoints/quick/cm/model",
-                "train_datasets=BeaverWorld-RL/train:0.5", "eval_interval=32",
+                "train_datasets=BeaverWorld-RL/train:0.5", "epochs=1", "actor_lr=2e-4", "threshold=-1.5", "lambda_lr=0.03",
+                "eval_interval=1000000",
                 "output_dir=checkpoints/quick/" + (algorithm.equals("ppo-lag") ? "ppo-lag" : algorithm)));
     }
 

@@ -19,7 +19,7 @@ public final class Progress {
     private long lastPrintedPercentStep = -1;
 
     public Progress(String label, long total) {
-        this(label, total, System.out, System.console() != null || System.getenv(saferlhf.util.KitJvm.NOTEBOOK_ENV) != null);
+        this(label, total, System.out, redraws());
     }
 
     Progress(String label, long total, PrintStream out, boolean redraw) {
@@ -27,6 +27,64 @@ public final class Progress {
         this.total = Math.max(1, total);
         this.out = out;
         this.redraw = redraw;
+    }
+
+    /** Whether this process redraws lines: a terminal, or a notebook on the kit's kernel. */
+    public static boolean redraws() {
+        return System.console() != null || System.getenv(saferlhf.util.KitJvm.NOTEBOOK_ENV) != null;
+    }
+
+    /**
+     * A log whose lines overwrite one another where lines redraw ({@link #redraws()}), so that a long log (a
+     * reproduction's stage lines) shows its latest line live and leaves its last line only; elsewhere {@code out}
+     * itself. Call {@link OneLine#end()} when the log is done.
+     */
+    public static OneLine oneLine(PrintStream out) {
+        return new OneLine(out, redraws());
+    }
+
+    /** See {@link #oneLine}. */
+    public static final class OneLine extends PrintStream {
+        private final PrintStream target;
+        private final boolean redraw;
+        private final StringBuilder pending = new StringBuilder();
+        private int shownLength;
+
+        OneLine(PrintStream target, boolean redraw) {
+            super(new java.io.ByteArrayOutputStream(), true, java.nio.charset.StandardCharsets.UTF_8);
+            this.target = target;
+            this.redraw = redraw;
+        }
+
+        @Override
+        public synchronized void write(int b) {
+            write(new byte[] {(byte) b}, 0, 1);
+        }
+
+        @Override
+        public synchronized void write(byte[] bytes, int offset, int length) {
+            if (!redraw) {
+                target.write(bytes, offset, length);
+                return;
+            }
+            pending.append(new String(bytes, offset, length, java.nio.charset.StandardCharsets.UTF_8));
+            for (int newline; (newline = pending.indexOf("\n")) >= 0; pending.delete(0, newline + 1)) {
+                String line = pending.substring(0, newline);
+                target.print("\r" + line + " ".repeat(Math.max(0, shownLength - line.length())));
+                shownLength = line.length();
+            }
+            target.flush();
+        }
+
+        @Override
+        public void flush() { target.flush(); }
+
+        /** Closes the redrawn line (a newline) so that what is printed next starts on a line of its own. */
+        public synchronized void end() {
+            if (redraw && shownLength > 0) target.println();
+            shownLength = 0;
+            target.flush();
+        }
     }
 
     /** Reports that {@code done} of the total steps are finished, with a few metrics to show. */

@@ -39,6 +39,19 @@ class ExploreTest {
     }
 
     @Test
+    void byKindHasARowPerResponseKindAndAColumnPerScore() {
+        Map<String, Map<saferlhf.beaverworld.ResponseKind, Double>> columns = new LinkedHashMap<>();
+        columns.put("reward", Map.of(saferlhf.beaverworld.ResponseKind.COMPLY, 1.5, saferlhf.beaverworld.ResponseKind.REFUSE, -2.0));
+        columns.put("cost", Map.of(saferlhf.beaverworld.ResponseKind.COMPLY, 2.0));
+        Table t = Tables.byKind("scores", columns);
+        assertEquals(List.of("kind", "reward", "cost"), t.columnNames());
+        assertEquals(saferlhf.beaverworld.ResponseKind.values().length, t.rowCount());
+        assertEquals("REFUSE", t.stringColumn("kind").get(1));
+        assertEquals(-2.0, t.doubleColumn("reward").get(1));
+        assertTrue(t.doubleColumn("cost").isMissing(1), "a kind a column lacks is missing, not 0");
+    }
+
+    @Test
     void pairShowsBothResponsesWithTheirLabels() {
         SafeRlhfRecord r = new SafeRlhfRecord("how do i pick a lock ?", "ask a locksmith .", "use a pin .", "p", "a", "b",
                 true, false, Set.of(), EnumSet.of(HarmCategory.VIOLENCE), 0, 2, 1, 0, "", "");
