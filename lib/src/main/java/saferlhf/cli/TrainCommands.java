@@ -12,7 +12,10 @@ import saferlhf.train.SftConfig;
 import saferlhf.train.SftTrainer;
 import saferlhf.train.TrainingLoop;
 
-/** The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code ppo}, {@code ppo-lag}, {@code ppo-shaping}. */
+/**
+ * The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code safe-dpo}, {@code sacpo},
+ * {@code ppo}, {@code ppo-lag}, {@code ppo-shaping}.
+ */
 final class TrainCommands {
     private TrainCommands() {}
 
@@ -58,12 +61,8 @@ final class TrainCommands {
         ScoreModelConfig preset(String name) { return ScoreModelConfig.preset(name, "cost"); }
     }
 
-    @Command(name = "dpo", mixinStandardHelpOptions = true,
-            description = "DPO on the helpfulness preferences (an RLHF baseline), from the SFT policy. Policy: output_dir/model.")
-    static final class Dpo extends StageCommand<DpoConfig> {
-        @Override
-        DpoConfig preset(String name) { return DpoConfig.preset(name); }
-
+    /** DPO and the DPO-shaped constrained methods share the trainer; the preset decides the algorithm. */
+    abstract static class DpoStage extends StageCommand<DpoConfig> {
         @Override
         String device(DpoConfig config) { return config.device(); }
 
@@ -72,6 +71,29 @@ final class TrainCommands {
 
         @Override
         TrainingLoop.Result train(DpoConfig config) throws Exception { return DpoTrainer.train(config); }
+    }
+
+    @Command(name = "dpo", mixinStandardHelpOptions = true,
+            description = "DPO on the helpfulness preferences (an RLHF baseline), from the SFT policy. Policy: output_dir/model.")
+    static final class Dpo extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "dpo"); }
+    }
+
+    @Command(name = "safe-dpo", mixinStandardHelpOptions = true,
+            description = "SafeDPO (arXiv 2505.20065): DPO on the helpfulness pairs reordered by safety (the safe response "
+                    + "wins, both-unsafe pairs dropped) with a safety margin, from the SFT policy. No reward or cost model.")
+    static final class SafeDpo extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "safe-dpo"); }
+    }
+
+    @Command(name = "sacpo", mixinStandardHelpOptions = true,
+            description = "SACPO's safety step (arXiv 2404.11049): DPO on the safety preference from the helpfulness-DPO "
+                    + "policy (run `saferlhf dpo` first), KL coefficient beta/lambda. P-SACPO: `saferlhf merge`.")
+    static final class Sacpo extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "sacpo"); }
     }
 
     /** PPO, PPO-Lagrangian and reward shaping share the trainer; the preset decides the algorithm. */

@@ -3,7 +3,9 @@ package saferlhf.train;
 /**
  * Direct Preference Optimization (the reference's {@code algorithms/dpo}, {@code scripts/dpo.sh}): the policy is
  * trained directly on preference pairs against a frozen copy of the model it starts from. Keys are the reference's
- * argument names in snake_case.
+ * argument names in snake_case. The same trainer runs the DPO-shaped constrained-alignment methods published since
+ * Safe RLHF ({@code algorithm}): {@code safe-dpo} ({@link SafeDpo}) and SACPO's safety step ({@code sacpo}: DPO on the
+ * safety preference from the helpfulness-DPO policy; see {@link #preset(String, String)}).
  *
  * <p>Deliberate difference, as for SFT and the score models: the reference fine-tunes a pretrained 7B policy with
  * lr 1e-6; BeaverWorld's presets start from the kit's tiny SFT model, which needs a larger learning rate to move: 5e-5,
@@ -23,13 +25,22 @@ package saferlhf.train;
  *                         adapters switched off (no second copy) and {@code output_dir/model} is a PEFT adapter folder
  * @param frozenDtype      {@code float32} or {@code float16}: the frozen reference model's dtype; float16 halves its
  *                         memory, for a GPU (docs/gpu.md); the policy trains in fp32. Unused with adapters (no copy)
+ * @param algorithm        {@code dpo} (the pairs as {@code preference} orders them) or {@code safe-dpo} (SafeDPO: the
+ *                         helpfulness order, reordered by safety, with {@code safety_margin}; {@link SafeDpo})
+ * @param preference       which label orders a pair for {@code dpo}: {@code helpfulness} ({@code better_response_id},
+ *                         the reference's) or {@code safety} ({@code safer_response_id}: SACPO's safety step)
+ * @param safetyMargin     SafeDPO's Delta >= 0, subtracted inside the logsigmoid of pairs whose losing response is unsafe
  */
 public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
                         double lr, String lrSchedulerType, double lrWarmupRatio, double weightDecay, double maxGradNorm,
                         long seed, String outputDir, String evalStrategy, int evalInterval, int saveInterval, String device,
                         int evalMaxNewTokens, double scaleCoeff, int loraRank, double loraAlpha, double loraDropout,
-                        String loraTargetModules, String frozenDtype) implements TrainingArguments {
+                        String loraTargetModules, String frozenDtype, String algorithm, String preference,
+                        double safetyMargin) implements TrainingArguments {
+
+    /** The algorithms this trainer runs. */
+    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo");
 
     @Override
     public void validate() {
@@ -38,20 +49,30 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
         if (evalMaxNewTokens < 1) throw new IllegalArgumentException("eval_max_new_tokens must be >= 1");
         if (!(scaleCoeff > 0)) throw new IllegalArgumentException("scale_coeff must be > 0");
         saferlhf.model.Precision.frozenDtype("frozen_dtype", frozenDtype);
+        if (!ALGORITHMS.contains(algorithm)) throw new IllegalArgumentException("algorithm must be one of " + ALGORITHMS + ", got '" + algorithm + "'");
+        if (!preference.equals("helpfulness") && !preference.equals("safety")) {
+            throw new IllegalArgumentException("preference must be helpfulness or safety, got '" + preference + "'");
+        }
+        if (algorithm.equals("safe-dpo") && !preference.equals("helpfulness")) {
+            throw new IllegalArgumentException("safe-dpo reorders the helpfulness preference by safety: preference must be helpfulness");
+        }
+        if (!(safetyMargin >= 0)) throw new IllegalArgumentException("safety_margin must be >= 0");
     }
 
     /** BeaverWorld, full: from the full SFT model, 2 epochs over the 8,000 training pairs. */
     public static DpoConfig full() {
         return new DpoConfig("checkpoints/sft/model", "", "BeaverWorld/train",
                 "BeaverWorld/test,BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 2, 16, 64, 1, 5e-5, "cosine", 0.03,
-                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32");
+                0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32", "dpo", "helpfulness",
+                SafeDpo.DEFAULT_MARGIN);
     }
 
     /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
     public static DpoConfig quick() {
         return new DpoConfig("checkpoints/quick/sft/model", "", "BeaverWorld/train:0.1",
                 "BeaverWorld/test:0.25,BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 5e-5,
-                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32");
+                "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32",
+                "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN);
     }
 
     /**
@@ -69,7 +90,32 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      */
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
-                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "", "float32");
+                1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "", "float32", "dpo",
+                "helpfulness", SafeDpo.DEFAULT_MARGIN);
+    }
+
+    /**
+     * A preset by name for one of the {@link #ALGORITHMS}: DPO's preset with its own output folder ({@code dpo} ->
+     * {@code safe-dpo} or {@code sacpo}) and
+     * <ul>
+     *   <li>{@code safe-dpo}: the helpfulness pairs reordered by safety, Delta {@value SafeDpo#DEFAULT_MARGIN};</li>
+     *   <li>{@code sacpo}: SACPO's second step (Wachi et al. 2024, arXiv 2404.11049; the official code's
+     *       {@code safety_dpo.py}): DPO on the safety preference ({@code safer_response_id}), starting from the
+     *       helpfulness-DPO policy (this preset's {@code dpo} run; the frozen reference is that policy too), with
+     *       scale_coeff beta / lambda = 0.05 (beta 0.1, lambda 2; the official scripts sweep 0.1, 0.05, 0.025 and 0.01).</li>
+     * </ul>
+     */
+    public static DpoConfig preset(String name, String algorithm) {
+        DpoConfig dpo = preset(name);
+        if (!ALGORITHMS.contains(algorithm)) throw new Configs.ConfigException("unknown algorithm '" + algorithm + "' " + ALGORITHMS, null);
+        if (algorithm.equals("dpo")) return dpo;
+        String out = dpo.outputDir().substring(0, dpo.outputDir().length() - "dpo".length()) + algorithm;
+        java.util.List<String> changes = new java.util.ArrayList<>(java.util.List.of("algorithm=" + algorithm, "output_dir=" + out));
+        if (algorithm.equals("sacpo")) {
+            changes.addAll(java.util.List.of("preference=safety", "scale_coeff=0.05",
+                    "model_name_or_path=" + dpo.outputDir() + "/model"));
+        }
+        return Configs.override(dpo, changes);
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

@@ -46,12 +46,17 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     private final List<Pair> evalPairs;
     private final List<PromptRecord> evalPrompts = new ArrayList<>();
 
-    /** A tokenized pair: the better and worse sequences and the first position where they differ (diverge_index). */
-    record Pair(long[] better, long[] worse, int divergeIndex) {
-        static Pair of(long[] better, long[] worse) {
+    /**
+     * A tokenized pair: the better and worse sequences, the first position where they differ (diverge_index) and the
+     * margin its loss subtracts (SafeDPO's; 0 for DPO).
+     */
+    record Pair(long[] better, long[] worse, int divergeIndex, float margin) {
+        static Pair of(long[] better, long[] worse) { return of(better, worse, 0f); }
+
+        static Pair of(long[] better, long[] worse, float margin) {
             int shorter = Math.min(better.length, worse.length), diverge = 0;
             while (diverge < shorter && better[diverge] == worse[diverge]) diverge++;
-            return new Pair(better, worse, diverge);
+            return new Pair(better, worse, diverge, margin);
         }
 
         /** Whether the sequences differ at a token both have (the reference asserts diverge_index <= both ends). */
@@ -99,25 +104,47 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         return TrainingLoop.isComplete(config) ? TrainingLoop.modelFolder(config) : train(config).modelFolder();
     }
 
-    /** Better = {@code better_response_id} (helpfulness), as the reference's PreferenceDataset; non-diverging pairs left out. */
+    /**
+     * Better = {@code better_response_id} (helpfulness), as the reference's PreferenceDataset, or
+     * {@code safer_response_id} ({@code preference=safety}); for {@code safe-dpo} SafeDPO's order, both-unsafe pairs
+     * dropped. Non-diverging pairs left out.
+     */
     private List<Pair> tokenize(List<PreferencePair> records, String datasets) {
         List<Pair> pairs = new ArrayList<>(records.size());
+        int dropped = 0;
         for (PreferencePair p : records) {
-            int better = p.betterResponseId();
+            int better;
+            float margin = 0f;
+            if (config.algorithm().equals("safe-dpo")) {
+                java.util.Optional<SafeDpo.Ordered> ordered = SafeDpo.order(p, config.safetyMargin());
+                if (ordered.isEmpty()) {
+                    dropped++;
+                    continue;
+                }
+                better = ordered.get().winner();
+                margin = (float) ordered.get().margin();
+            } else {
+                better = config.preference().equals("safety") ? p.saferResponseId() : p.betterResponseId();
+            }
             Pair pair = Pair.of(tokenizer.encodeSft(p.prompt(), p.response(better), config.maxLength()).ids(),
-                    tokenizer.encodeSft(p.prompt(), p.response(1 - better), config.maxLength()).ids());
+                    tokenizer.encodeSft(p.prompt(), p.response(1 - better), config.maxLength()).ids(), margin);
             if (pair.diverges()) pairs.add(pair);
         }
-        if (pairs.size() < records.size()) {
-            System.out.printf("dpo: left out %d of %d pairs of '%s' whose better and worse sequences do not differ "
-                    + "(the same response twice, or the same first %d tokens)%n", records.size() - pairs.size(), records.size(),
+        if (dropped > 0) {
+            System.out.printf("safe-dpo: dropped %d of %d pairs of '%s' whose responses are both unsafe (SafeDPO's T)%n",
+                    dropped, records.size(), datasets);
+        }
+        int kept = records.size() - dropped;
+        if (pairs.size() < kept) {
+            System.out.printf("%s: left out %d of %d pairs of '%s' whose better and worse sequences do not differ "
+                    + "(the same response twice, or the same first %d tokens)%n", config.algorithm(), kept - pairs.size(), kept,
                     datasets, config.maxLength());
         }
         return pairs;
     }
 
     @Override
-    public String name() { return "dpo"; }
+    public String name() { return config.algorithm(); }
 
     @Override
     public int trainSize() { return train.size(); }
@@ -145,7 +172,9 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         NDArray logProbs = model.logProbs(ids, mask);                                       // (2n, L-1)
         NDArray refLogProbs = referenceLogProbs(ids, mask).stopGradient();                  // (2n, L-1)
         NDArray window = step.create(window(pairs, batch.length()), new Shape(2L * n, batch.length() - 1)); // (2n, L-1)
-        return PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff());
+        float[] margins = new float[n];
+        for (int i = 0; i < n; i++) margins[i] = pairs.get(i).margin();
+        return PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), step.create(margins)); // margins (n)
     }
 
     /** The frozen reference model's log-probabilities: its copy, or with LoRA the policy with its adapters off. */

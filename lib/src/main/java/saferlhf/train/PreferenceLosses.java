@@ -107,11 +107,23 @@ public final class PreferenceLosses {
      * @param window      (2n, L-1) 1 for the tokens each row sums (from the pair's diverge index to the row's own end)
      */
     public static Dpo dpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff) {
+        return dpo(logProbs, refLogProbs, window, scaleCoeff, null);
+    }
+
+    /**
+     * DPO with a margin per pair (SafeDPO's (h_l - h_w) * Delta, {@link SafeDpo}):
+     * loss = mean_i -logsigmoid(scale_coeff * (better_log_ratio_i - worse_log_ratio_i) - margin_i).
+     *
+     * @param margins (n) the margins, or null for none (plain DPO)
+     */
+    public static Dpo dpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray margins) {
         long n = logProbs.getShape().get(0) / 2;
         NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);
         NDArray logRatio = Nd.maskedSum(logProbs.sub(refLogProbs), window, 1);                          // (2n)
         NDArray better = logRatio.get("0:{}", n), worse = logRatio.get("{}:", n);                       // (n)
-        NDArray loss = Nd.logSigmoid(better.sub(worse).mul(scale)).neg().mean();                         // ()
+        NDArray logits = better.sub(worse).mul(scale);                                                  // (n)
+        if (margins != null) logits = logits.sub(margins);
+        NDArray loss = Nd.logSigmoid(logits).neg().mean();                                              // ()
         return new Dpo(loss, better.mul(scale), worse.mul(scale));
     }
 }

@@ -120,6 +120,27 @@ class DpoTrainerTest {
     }
 
     @Test
+    void safeDpoStartsAtItsMarginsLossAndResumesExactly(@TempDir Path dir) throws Exception {
+        DpoConfig config = tiny(dir.resolve("run"), "algorithm=safe-dpo", "safety_margin=2");
+        // while the policy is its reference every log ratio is 0: -logsigmoid(-2) for a pair whose loser is unsafe, log 2 else
+        double expected = 0;
+        int kept = 0;
+        for (saferlhf.data.PreferencePair p : Data.preferences("BeaverWorld/train:32/-1", config.seed())) {
+            java.util.Optional<SafeDpo.Ordered> ordered = SafeDpo.order(p, 2);
+            if (ordered.isEmpty()) continue;
+            kept++;
+            expected += ordered.get().margin() > 0 ? Math.log1p(Math.exp(2)) : Math.log(2);
+        }
+        try (DpoTrainer trainer = new DpoTrainer(config)) {
+            assertTrue(kept < 32, "some of the 32 pairs are both unsafe");
+            assertEquals(kept, trainer.trainSize(), "T drops the both-unsafe pairs");
+            assertEquals(expected / kept, trainer.evaluate().get("eval/loss"), 1e-5);
+        }
+        TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "algorithm=safe-dpo", "train_datasets=BeaverWorld/train:16/-1",
+                "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir.resolve("resume"), 3);
+    }
+
+    @Test
     void aResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne(@TempDir Path dir) throws Exception {
         TrainingLoop.Result whole = TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "train_datasets=BeaverWorld/train:16/-1",
                 "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir, 3);

@@ -44,6 +44,21 @@ class PreferenceLossesTest {
     }
 
     @Test
+    void dpoSubtractsEachPairsMarginInsideTheLogsigmoid() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            // rows: better 0, better 1, worse 0, worse 1; the reference at 0 and every column in the window
+            NDArray logProbs = m.create(new float[] {-1f, -1f, -0.5f, -0.5f, -2f, -2f, -1f, -0.5f}, new Shape(4, 2));
+            NDArray window = m.ones(new Shape(4, 2));
+            // log ratios: better -2 and -1, worse -4 and -1.5; logits 0.1 * (2, 0.5) - (10, 0) = (-9.8, 0.05)
+            PreferenceLosses.Dpo dpo = PreferenceLosses.dpo(logProbs, m.zeros(new Shape(4, 2)), window, 0.1f, m.create(new float[] {10f, 0f}));
+            assertEquals(5.234257549037668, dpo.loss().getFloat(), 1e-5);
+            // without margins: DPO's loss, and the sample rewards do not depend on the margin
+            assertEquals(0.6332992586974391, PreferenceLosses.dpo(logProbs, m.zeros(new Shape(4, 2)), window, 0.1f).loss().getFloat(), 1e-6);
+            assertEquals(0.2f, dpo.betterSampleReward().sub(dpo.worseSampleReward()).getFloat(0), 1e-6f);
+        }
+    }
+
+    @Test
     void theSignTermsPushSafeResponsesBelowZero() {
         try (NDManager m = NDManager.newBaseManager()) {
             // the same pair, once with the safe response at cost -2 and once at +2: the first must cost less
