@@ -33,13 +33,17 @@ public final class ReproduceCommand implements Callable<Integer> {
             + "dpo, rl (PPO, PPO-Lagrangian, reward shaping), rounds (rounds.rounds, rounds.pairs_per_round); repeatable")
     List<String> settings = new ArrayList<>();
 
+    @Option(names = "--methods", split = ",", paramLabel = "METHOD",
+            description = "further methods beside the reproduction's: safe-dpo, sacpo, p-sacpo (docs/methods.md)")
+    List<String> methods = new ArrayList<>();
+
     @Option(names = "--stage", hidden = true, description = "run only this stage, in this JVM (a child of a parallel run)")
     String stage;
 
     @Override
     public Integer call() throws Exception {
         String folder = out != null ? out : "checkpoints/reproduce-" + preset + "-seed" + seed;
-        Reproduction reproduction = new Reproduction(preset, folder, seed, settings); // refuses paper or an unknown preset first
+        Reproduction reproduction = new Reproduction(preset, folder, seed, settings, methods); // refuses paper or an unknown preset first
         StageGraph.Schedule schedule = StageGraph.Schedule.of(jobs, threadsPerStage);
         if (stage != null) {
             reproduction.runStage(stage, schedule.threads());

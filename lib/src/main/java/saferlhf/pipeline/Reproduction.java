@@ -24,6 +24,8 @@ import saferlhf.eval.PolicySamples;
 import saferlhf.eval.PreferenceScores;
 import saferlhf.explore.Charts;
 import saferlhf.model.Device;
+import saferlhf.model.ModelFiles;
+import saferlhf.model.ModelMerge;
 import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 import saferlhf.rl.ConstraintDynamics;
@@ -60,18 +62,38 @@ import saferlhf.util.JsonFiles;
  * @param outputDir the reproduction's folder
  * @param seed      the seed of every stage
  * @param settings  {@code KIND.key=value} overrides of the presets, KIND one of {@link #KINDS}: {@code sft}, {@code rm},
- *                  {@code cm}, {@code dpo}, {@code rl} (PPO, PPO-Lagrangian and reward shaping), {@code rounds}
- *                  ({@code rounds.rounds}, {@code rounds.pairs_per_round}, {@code rounds.later_lambda_update}, {@code rounds.later_threshold})
+ *                  {@code cm}, {@code dpo} (DPO and the DPO-shaped methods), {@code rl} (PPO, PPO-Lagrangian and reward
+ *                  shaping), {@code rounds} ({@code rounds.rounds}, {@code rounds.pairs_per_round},
+ *                  {@code rounds.later_lambda_update}, {@code rounds.later_threshold})
+ * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
+ *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
+ *                  {@code sacpo}); docs/methods.md
  */
-public record Reproduction(String preset, String outputDir, long seed, List<String> settings) {
+public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
     /** The kinds of stage {@code settings} address. */
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
+
+    /** The methods a reproduction can add to its own ({@code methods}). */
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo");
+
+    /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
+    public static final double P_SACPO_WEIGHT = 0.5;
 
     public Reproduction {
         Rounds.requireBeaverWorldPreset(preset); // paper or an unknown preset is refused before any folder is made
         settings = List.copyOf(settings);
         settingsOf(settings, "rounds"); // a bad KIND is refused now too
+        for (String m : methods) {
+            if (!METHODS.contains(m)) throw new InputError("unknown method '" + m + "' (" + String.join(", ", METHODS) + ")");
+        }
+        java.util.LinkedHashSet<String> all = new java.util.LinkedHashSet<>(methods);
+        if (all.contains("p-sacpo")) all.add("sacpo"); // P-SACPO merges SACPO's policy
+        methods = METHODS.stream().filter(all::contains).toList();
+    }
+
+    public Reproduction(String preset, String outputDir, long seed, List<String> settings) {
+        this(preset, outputDir, seed, settings, List.of());
     }
 
     public Reproduction(String preset, String outputDir, long seed) {
@@ -124,6 +146,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         List<String> args = new ArrayList<>(List.of("reproduce", "--preset", preset, "--out", KitPaths.resolve(outputDir).toString(),
                 "--seed", String.valueOf(seed)));
         for (String setting : settings) args.addAll(List.of("--set", setting));
+        if (!methods.isEmpty()) args.addAll(List.of("--methods", String.join(",", methods)));
         args.addAll(List.of("--stage", stage, "--threads-per-stage", String.valueOf(threads)));
         return args;
     }
@@ -203,6 +226,24 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         }
         stages.add(stage("dpo", List.of("sft"), () -> TrainingLoop.isComplete(dpo), () -> DpoTrainer.ensureTrained(dpo)));
         policies.add(new Policy("DPO", "dpo", TrainingLoop.modelFolder(dpo)));
+        if (methods.contains("safe-dpo")) {
+            DpoConfig safeDpo = Configs.override(DpoConfig.preset(preset, "safe-dpo"),
+                    concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("safe-dpo")));
+            stages.add(stage("safe_dpo", List.of("sft"), () -> TrainingLoop.isComplete(safeDpo), () -> DpoTrainer.ensureTrained(safeDpo)));
+            policies.add(new Policy("SafeDPO", "safe_dpo", TrainingLoop.modelFolder(safeDpo)));
+        }
+        if (methods.contains("sacpo")) {
+            DpoConfig sacpo = Configs.override(DpoConfig.preset(preset, "sacpo"), concat(settingsOf(settings, "dpo"), s,
+                    "model_name_or_path=" + TrainingLoop.modelFolder(dpo), "output_dir=" + out.resolve("sacpo")));
+            stages.add(stage("sacpo", List.of("dpo"), () -> TrainingLoop.isComplete(sacpo), () -> DpoTrainer.ensureTrained(sacpo)));
+            policies.add(new Policy("SACPO", "sacpo", TrainingLoop.modelFolder(sacpo)));
+            if (methods.contains("p-sacpo")) {
+                Path merged = out.resolve("p-sacpo").resolve("model");
+                stages.add(light("p_sacpo", List.of("dpo", "sacpo"), () -> ModelFiles.isComplete(merged),
+                        () -> ModelMerge.linear(TrainingLoop.modelFolder(dpo), TrainingLoop.modelFolder(sacpo), P_SACPO_WEIGHT, merged)));
+                policies.add(new Policy("P-SACPO q=" + P_SACPO_WEIGHT, "p_sacpo", merged));
+            }
+        }
         Plan partial = new Plan(out, sft, rm, cm, lagrangian, rounds, policies, null);
         for (Policy policy : policies) {
             Path result = evaluationFile(out, policy);
@@ -308,6 +349,9 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         GroundTruthJudge judge = new GroundTruthJudge();
         Map<String, List<PolicySamples.Sample>> answers = new LinkedHashMap<>();
         ObjectNode summary = JSON.createObjectNode();
+        summary.put("preset", preset);
+        summary.put("seed", seed);
+        summary.put("evaluation_datasets", plan.lagrangian().evalDatasets()); // the prompts of evaluation/*.json, in order
         ObjectNode perPolicy = summary.putObject("policies");
         Map<String, double[]> rewardsByPolicy = new LinkedHashMap<>(), costsByPolicy = new LinkedHashMap<>();
         for (Policy policy : plan.policies()) {
@@ -325,6 +369,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             JudgeReport report = JudgeReport.of(samples, judge);
             ObjectNode node = perPolicy.putObject(policy.name());
             node.put("model", policy.model().toString());
+            node.put("stage", policy.stage()); // its answers: evaluation/STAGE.json
             // the judge's numbers only where it could rate the prompts (BeaverWorld's always can): never a NaN
             report.metrics("").forEach((name, value) -> {
                 if (JUDGE_FIELDS.contains(name)) node.put(name, value);
@@ -412,7 +457,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     }
 
     /** An empty chart of the helpfulness-vs-harmlessness plane. */
-    private static XYChart planeChart(String title, int markerSize) {
+    static XYChart planeChart(String title, int markerSize) {
         XYChart chart = new XYChartBuilder().width(Charts.WIDTH).height(Charts.HEIGHT).title(title)
                 .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
