@@ -22,7 +22,7 @@ public final class CompareCommand implements Callable<Integer> {
     String preset = "full";
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "methods added to the reproduction's policies (default: all: safe-dpo, sacpo, p-sacpo)")
+            description = "methods added to the reproduction's policies (default: all: safe-dpo, sacpo, p-sacpo, bfpo)")
     List<String> methods = new ArrayList<>(Reproduction.METHODS);
 
     @Option(names = "--seeds", split = ",", paramLabel = "N", description = "seeds (default: 42,43,44)")

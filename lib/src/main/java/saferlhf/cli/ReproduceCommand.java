@@ -34,7 +34,7 @@ public final class ReproduceCommand implements Callable<Integer> {
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "further methods beside the reproduction's: safe-dpo, sacpo, p-sacpo (docs/methods.md)")
+            description = "further methods beside the reproduction's: safe-dpo, sacpo, p-sacpo, bfpo (docs/methods.md)")
     List<String> methods = new ArrayList<>();
 
     @Option(names = "--stage", hidden = true, description = "run only this stage, in this JVM (a child of a parallel run)")

@@ -13,7 +13,7 @@ import saferlhf.train.SftTrainer;
 import saferlhf.train.TrainingLoop;
 
 /**
- * The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code safe-dpo}, {@code sacpo},
+ * The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code safe-dpo}, {@code sacpo}, {@code bfpo},
  * {@code ppo}, {@code ppo-lag}, {@code ppo-shaping}.
  */
 final class TrainCommands {
@@ -86,6 +86,14 @@ final class TrainCommands {
     static final class SafeDpo extends DpoStage {
         @Override
         DpoConfig preset(String name) { return DpoConfig.preset(name, "safe-dpo"); }
+    }
+
+    @Command(name = "bfpo", mixinStandardHelpOptions = true,
+            description = "BFPO (arXiv 2408.15313): a squared loss on the helpfulness pairs whose target encodes the ranking "
+                    + "safe-and-helpful > safe > unsafe, from the SFT policy. No reward or cost model.")
+    static final class Bfpo extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "bfpo"); }
     }
 
     @Command(name = "sacpo", mixinStandardHelpOptions = true,

@@ -166,7 +166,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             }
         } else if (stage.equals("sacpo")) stages.addAll(List.of("dpo", "sacpo"));
         else if (stage.equals("p_sacpo")) stages.addAll(List.of("dpo", "sacpo", "p_sacpo"));
-        else stages.add(stage); // sft, dpo, safe_dpo
+        else stages.add(stage); // sft, dpo, safe_dpo, bfpo
         double sum = 0;
         for (String s : stages) sum += wallSeconds.path(s).asDouble(0);
         return sum;

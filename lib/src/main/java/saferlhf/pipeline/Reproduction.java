@@ -67,7 +67,7 @@ import saferlhf.util.JsonFiles;
  *                  {@code rounds.later_lambda_update}, {@code rounds.later_threshold})
  * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
  *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
- *                  {@code sacpo}); docs/methods.md
+ *                  {@code sacpo}), {@code bfpo} (from SFT); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
@@ -75,7 +75,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -231,6 +231,12 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                     concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("safe-dpo")));
             stages.add(stage("safe_dpo", List.of("sft"), () -> TrainingLoop.isComplete(safeDpo), () -> DpoTrainer.ensureTrained(safeDpo)));
             policies.add(new Policy("SafeDPO", "safe_dpo", TrainingLoop.modelFolder(safeDpo)));
+        }
+        if (methods.contains("bfpo")) {
+            DpoConfig bfpo = Configs.override(DpoConfig.preset(preset, "bfpo"),
+                    concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("bfpo")));
+            stages.add(stage("bfpo", List.of("sft"), () -> TrainingLoop.isComplete(bfpo), () -> DpoTrainer.ensureTrained(bfpo)));
+            policies.add(new Policy("BFPO", "bfpo", TrainingLoop.modelFolder(bfpo)));
         }
         if (methods.contains("sacpo")) {
             DpoConfig sacpo = Configs.override(DpoConfig.preset(preset, "sacpo"), concat(settingsOf(settings, "dpo"), s,

@@ -4,8 +4,8 @@ package saferlhf.train;
  * Direct Preference Optimization (the reference's {@code algorithms/dpo}, {@code scripts/dpo.sh}): the policy is
  * trained directly on preference pairs against a frozen copy of the model it starts from. Keys are the reference's
  * argument names in snake_case. The same trainer runs the DPO-shaped constrained-alignment methods published since
- * Safe RLHF ({@code algorithm}): {@code safe-dpo} ({@link SafeDpo}) and SACPO's safety step ({@code sacpo}: DPO on the
- * safety preference from the helpfulness-DPO policy; see {@link #preset(String, String)}).
+ * Safe RLHF ({@code algorithm}): {@code safe-dpo} ({@link SafeDpo}), SACPO's safety step ({@code sacpo}: DPO on the
+ * safety preference from the helpfulness-DPO policy; see {@link #preset(String, String)}) and {@code bfpo} ({@link Bfpo}).
  *
  * <p>Deliberate difference, as for SFT and the score models: the reference fine-tunes a pretrained 7B policy with
  * lr 1e-6; BeaverWorld's presets start from the kit's tiny SFT model, which needs a larger learning rate to move: 5e-5,
@@ -25,8 +25,9 @@ package saferlhf.train;
  *                         adapters switched off (no second copy) and {@code output_dir/model} is a PEFT adapter folder
  * @param frozenDtype      {@code float32} or {@code float16}: the frozen reference model's dtype; float16 halves its
  *                         memory, for a GPU (docs/gpu.md); the policy trains in fp32. Unused with adapters (no copy)
- * @param algorithm        {@code dpo} (the pairs as {@code preference} orders them) or {@code safe-dpo} (SafeDPO: the
- *                         helpfulness order, reordered by safety, with {@code safety_margin}; {@link SafeDpo})
+ * @param algorithm        {@code dpo} (the pairs as {@code preference} orders them), {@code safe-dpo} (SafeDPO: the
+ *                         helpfulness order, reordered by safety, with {@code safety_margin}; {@link SafeDpo}),
+ *                         {@code sacpo} (DPO on the safety order from the DPO policy) or {@code bfpo} ({@link Bfpo})
  * @param preference       which label orders a pair for {@code dpo}: {@code helpfulness} ({@code better_response_id},
  *                         the reference's) or {@code safety} ({@code safer_response_id}: SACPO's safety step)
  * @param safetyMargin     SafeDPO's Delta >= 0, subtracted inside the logsigmoid of pairs whose losing response is unsafe
@@ -40,7 +41,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                         double safetyMargin) implements TrainingArguments {
 
     /** The algorithms this trainer runs. */
-    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo");
+    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo", "bfpo");
 
     @Override
     public void validate() {
@@ -53,8 +54,8 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
         if (!preference.equals("helpfulness") && !preference.equals("safety")) {
             throw new IllegalArgumentException("preference must be helpfulness or safety, got '" + preference + "'");
         }
-        if (algorithm.equals("safe-dpo") && !preference.equals("helpfulness")) {
-            throw new IllegalArgumentException("safe-dpo reorders the helpfulness preference by safety: preference must be helpfulness");
+        if ((algorithm.equals("safe-dpo") || algorithm.equals("bfpo")) && !preference.equals("helpfulness")) {
+            throw new IllegalArgumentException(algorithm + " starts from the helpfulness order: preference must be helpfulness");
         }
         if (!(safetyMargin >= 0)) throw new IllegalArgumentException("safety_margin must be >= 0");
     }
@@ -96,13 +97,14 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
 
     /**
      * A preset by name for one of the {@link #ALGORITHMS}: DPO's preset with its own output folder ({@code dpo} ->
-     * {@code safe-dpo} or {@code sacpo}) and
+     * {@code safe-dpo}, {@code sacpo} or {@code bfpo}) and
      * <ul>
      *   <li>{@code safe-dpo}: the helpfulness pairs reordered by safety, Delta {@value SafeDpo#DEFAULT_MARGIN};</li>
      *   <li>{@code sacpo}: SACPO's second step (Wachi et al. 2024, arXiv 2404.11049; the official code's
      *       {@code safety_dpo.py}): DPO on the safety preference ({@code safer_response_id}), starting from the
      *       helpfulness-DPO policy (this preset's {@code dpo} run; the frozen reference is that policy too), with
-     *       scale_coeff beta / lambda = 0.05 (beta 0.1, lambda 2; the official scripts sweep 0.1, 0.05, 0.025 and 0.01).</li>
+     *       scale_coeff beta / lambda = 0.05 (beta 0.1, lambda 2; the official scripts sweep 0.1, 0.05, 0.025 and 0.01);</li>
+     *   <li>{@code bfpo}: BFPO's squared loss with the official code's B1 3 and alpha 0.5, beta = scale_coeff 0.1.</li>
      * </ul>
      */
     public static DpoConfig preset(String name, String algorithm) {

@@ -47,16 +47,16 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     private final List<PromptRecord> evalPrompts = new ArrayList<>();
 
     /**
-     * A tokenized pair: the better and worse sequences, the first position where they differ (diverge_index) and the
-     * margin its loss subtracts (SafeDPO's; 0 for DPO).
+     * A tokenized pair: the better and worse sequences, the first position where they differ (diverge_index) and its
+     * loss's per-pair number: SafeDPO's margin, BFPO's target, 0 for DPO.
      */
-    record Pair(long[] better, long[] worse, int divergeIndex, float margin) {
+    record Pair(long[] better, long[] worse, int divergeIndex, float offset) {
         static Pair of(long[] better, long[] worse) { return of(better, worse, 0f); }
 
-        static Pair of(long[] better, long[] worse, float margin) {
+        static Pair of(long[] better, long[] worse, float offset) {
             int shorter = Math.min(better.length, worse.length), diverge = 0;
             while (diverge < shorter && better[diverge] == worse[diverge]) diverge++;
-            return new Pair(better, worse, diverge, margin);
+            return new Pair(better, worse, diverge, offset);
         }
 
         /** Whether the sequences differ at a token both have (the reference asserts diverge_index <= both ends). */
@@ -114,7 +114,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         int dropped = 0;
         for (PreferencePair p : records) {
             int better;
-            float margin = 0f;
+            float offset = 0f;
             if (config.algorithm().equals("safe-dpo")) {
                 java.util.Optional<SafeDpo.Ordered> ordered = SafeDpo.order(p, config.safetyMargin());
                 if (ordered.isEmpty()) {
@@ -122,12 +122,13 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
                     continue;
                 }
                 better = ordered.get().winner();
-                margin = (float) ordered.get().margin();
+                offset = (float) ordered.get().margin();
             } else {
                 better = config.preference().equals("safety") ? p.saferResponseId() : p.betterResponseId();
+                if (config.algorithm().equals("bfpo")) offset = (float) Bfpo.target(p, config.scaleCoeff());
             }
             Pair pair = Pair.of(tokenizer.encodeSft(p.prompt(), p.response(better), config.maxLength()).ids(),
-                    tokenizer.encodeSft(p.prompt(), p.response(1 - better), config.maxLength()).ids(), margin);
+                    tokenizer.encodeSft(p.prompt(), p.response(1 - better), config.maxLength()).ids(), offset);
             if (pair.diverges()) pairs.add(pair);
         }
         if (dropped > 0) {
@@ -172,9 +173,12 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         NDArray logProbs = model.logProbs(ids, mask);                                       // (2n, L-1)
         NDArray refLogProbs = referenceLogProbs(ids, mask).stopGradient();                  // (2n, L-1)
         NDArray window = step.create(window(pairs, batch.length()), new Shape(2L * n, batch.length() - 1)); // (2n, L-1)
-        float[] margins = new float[n];
-        for (int i = 0; i < n; i++) margins[i] = pairs.get(i).margin();
-        return PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), step.create(margins)); // margins (n)
+        float[] offsets = new float[n];
+        for (int i = 0; i < n; i++) offsets[i] = pairs.get(i).offset();
+        NDArray perPair = step.create(offsets);                                             // (n)
+        return config.algorithm().equals("bfpo")
+                ? PreferenceLosses.bfpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair)
+                : PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
     }
 
     /** The frozen reference model's log-probabilities: its copy, or with LoRA the policy with its adapters off. */

@@ -116,6 +116,21 @@ public final class PreferenceLosses {
      *
      * @param margins (n) the margins, or null for none (plain DPO)
      */
+    /**
+     * BFPO ({@link Bfpo}): loss = mean_i (better_log_ratio_i - worse_log_ratio_i - target_i)^2; the sample rewards as
+     * DPO's (scale_coeff * log_ratio), for the same metrics.
+     *
+     * @param targets (n) each pair's target, (1/beta) (B1 B3 s_w - B3 s_l - alpha)
+     */
+    public static Dpo bfpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray targets) {
+        long n = logProbs.getShape().get(0) / 2;
+        NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);
+        NDArray logRatio = Nd.maskedSum(logProbs.sub(refLogProbs), window, 1);                          // (2n)
+        NDArray better = logRatio.get("0:{}", n), worse = logRatio.get("{}:", n);                       // (n)
+        NDArray loss = better.sub(worse).sub(targets).square().mean();                                 // ()
+        return new Dpo(loss, better.mul(scale), worse.mul(scale));
+    }
+
     public static Dpo dpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray margins) {
         long n = logProbs.getShape().get(0) / 2;
         NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);

@@ -141,6 +141,21 @@ class DpoTrainerTest {
     }
 
     @Test
+    void bfpoStartsAtTheMeanSquaredTargetAndResumesExactly(@TempDir Path dir) throws Exception {
+        DpoConfig config = tiny(dir.resolve("run"), "algorithm=bfpo");
+        // while the policy is its reference every log-ratio margin is 0, so the loss is the mean of the squared targets
+        double expected = 0;
+        List<saferlhf.data.PreferencePair> pairs = Data.preferences("BeaverWorld/train:32/-1", config.seed());
+        for (saferlhf.data.PreferencePair p : pairs) expected += Math.pow(Bfpo.target(p, config.scaleCoeff()), 2);
+        try (DpoTrainer trainer = new DpoTrainer(config)) {
+            assertEquals(pairs.size(), trainer.trainSize());
+            assertEquals(expected / pairs.size(), trainer.evaluate().get("eval/loss"), 1e-3);
+        }
+        TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "algorithm=bfpo", "train_datasets=BeaverWorld/train:16/-1",
+                "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir.resolve("resume"), 3);
+    }
+
+    @Test
     void aResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne(@TempDir Path dir) throws Exception {
         TrainingLoop.Result whole = TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "train_datasets=BeaverWorld/train:16/-1",
                 "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir, 3);

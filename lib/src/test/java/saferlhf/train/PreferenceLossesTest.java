@@ -59,6 +59,17 @@ class PreferenceLossesTest {
     }
 
     @Test
+    void bfpoRegressesEachPairsLogRatioMarginOnItsTarget() {
+        try (NDManager m = NDManager.newBaseManager()) {
+            NDArray logProbs = m.create(new float[] {-1f, -1f, -0.5f, -0.5f, -2f, -2f, -1f, -0.5f}, new Shape(4, 2));
+            // margins of the log ratios: 2 and 0.5; targets (beta 0.1): only the winner safe +10, only the loser safe -10
+            PreferenceLosses.Dpo bfpo = PreferenceLosses.bfpo(logProbs, m.zeros(new Shape(4, 2)), m.ones(new Shape(4, 2)), 0.1f,
+                    m.create(new float[] {10f, -10f}));
+            assertEquals(((2 - 10) * (2 - 10) + (0.5 + 10) * (0.5 + 10)) / 2.0, bfpo.loss().getFloat(), 1e-4);
+        }
+    }
+
+    @Test
     void theSignTermsPushSafeResponsesBelowZero() {
         try (NDManager m = NDManager.newBaseManager()) {
             // the same pair, once with the safe response at cost -2 and once at +2: the first must cost less

@@ -8,7 +8,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import saferlhf.data.PreferencePair;
 
-/** SafeDPO's transformation T of the four safety cases, and the configs of the DPO-shaped methods. */
+/** SafeDPO's transformation T and BFPO's targets in the four safety cases, and the configs of the DPO-shaped methods. */
 class SafeDpoTest {
     /** A pair with only what T reads: each response's safety and the more helpful one. */
     record Labels(boolean isResponse0Safe, boolean isResponse1Safe, int betterResponseId) implements PreferencePair {
@@ -29,6 +29,15 @@ class SafeDpoTest {
         assertEquals(Optional.of(new SafeDpo.Ordered(1, 2.5)), SafeDpo.order(new Labels(false, true, 0), 2.5));
         // both unsafe: dropped
         assertTrue(SafeDpo.order(new Labels(false, false, 0), 10).isEmpty());
+    }
+
+    @Test
+    void bfposTargetsFollowTheGlobalRanking() {
+        // (1/beta) (B1 B3 s_w - B3 s_l - alpha) with B1 3, B3 0.5, alpha 0.5, beta 0.1; y_w the more helpful one
+        assertEquals(10.0, Bfpo.target(new Labels(true, false, 0), 0.1), 1e-12);   // only the winner safe
+        assertEquals(5.0, Bfpo.target(new Labels(true, true, 1), 0.1), 1e-12);     // both safe
+        assertEquals(-5.0, Bfpo.target(new Labels(false, false, 0), 0.1), 1e-12);  // both unsafe
+        assertEquals(-10.0, Bfpo.target(new Labels(true, false, 1), 0.1), 1e-12);  // only the loser safe
     }
 
     @Test
