@@ -226,29 +226,21 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         }
         stages.add(stage("dpo", List.of("sft"), () -> TrainingLoop.isComplete(dpo), () -> DpoTrainer.ensureTrained(dpo)));
         policies.add(new Policy("DPO", "dpo", TrainingLoop.modelFolder(dpo)));
-        if (methods.contains("safe-dpo")) {
-            DpoConfig safeDpo = Configs.override(DpoConfig.preset(preset, "safe-dpo"),
-                    concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("safe-dpo")));
-            stages.add(stage("safe_dpo", List.of("sft"), () -> TrainingLoop.isComplete(safeDpo), () -> DpoTrainer.ensureTrained(safeDpo)));
-            policies.add(new Policy("SafeDPO", "safe_dpo", TrainingLoop.modelFolder(safeDpo)));
+        // the DPO-shaped methods since Safe RLHF: from SFT (SafeDPO, BFPO) or from DPO (SACPO), P-SACPO merging DPO and SACPO
+        for (String[] method : new String[][] {{"safe-dpo", "SafeDPO", "sft"}, {"bfpo", "BFPO", "sft"}, {"sacpo", "SACPO", "dpo"}}) {
+            if (!methods.contains(method[0])) continue;
+            String name = method[0].replace('-', '_');
+            Path from = method[2].equals("sft") ? sftModel : TrainingLoop.modelFolder(dpo);
+            DpoConfig config = Configs.override(DpoConfig.preset(preset, method[0]), concat(settingsOf(settings, "dpo"), s,
+                    "model_name_or_path=" + from, "output_dir=" + out.resolve(method[0])));
+            stages.add(stage(name, List.of(method[2]), () -> TrainingLoop.isComplete(config), () -> DpoTrainer.ensureTrained(config)));
+            policies.add(new Policy(method[1], name, TrainingLoop.modelFolder(config)));
         }
-        if (methods.contains("bfpo")) {
-            DpoConfig bfpo = Configs.override(DpoConfig.preset(preset, "bfpo"),
-                    concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("bfpo")));
-            stages.add(stage("bfpo", List.of("sft"), () -> TrainingLoop.isComplete(bfpo), () -> DpoTrainer.ensureTrained(bfpo)));
-            policies.add(new Policy("BFPO", "bfpo", TrainingLoop.modelFolder(bfpo)));
-        }
-        if (methods.contains("sacpo")) {
-            DpoConfig sacpo = Configs.override(DpoConfig.preset(preset, "sacpo"), concat(settingsOf(settings, "dpo"), s,
-                    "model_name_or_path=" + TrainingLoop.modelFolder(dpo), "output_dir=" + out.resolve("sacpo")));
-            stages.add(stage("sacpo", List.of("dpo"), () -> TrainingLoop.isComplete(sacpo), () -> DpoTrainer.ensureTrained(sacpo)));
-            policies.add(new Policy("SACPO", "sacpo", TrainingLoop.modelFolder(sacpo)));
-            if (methods.contains("p-sacpo")) {
-                Path merged = out.resolve("p-sacpo").resolve("model");
-                stages.add(light("p_sacpo", List.of("dpo", "sacpo"), () -> ModelFiles.isComplete(merged),
-                        () -> ModelMerge.linear(TrainingLoop.modelFolder(dpo), TrainingLoop.modelFolder(sacpo), P_SACPO_WEIGHT, merged)));
-                policies.add(new Policy("P-SACPO q=" + P_SACPO_WEIGHT, "p_sacpo", merged));
-            }
+        if (methods.contains("p-sacpo")) {
+            Path sacpo = out.resolve("sacpo").resolve("model"), merged = out.resolve("p-sacpo").resolve("model");
+            stages.add(light("p_sacpo", List.of("dpo", "sacpo"), () -> ModelFiles.isComplete(merged),
+                    () -> ModelMerge.linear(TrainingLoop.modelFolder(dpo), sacpo, P_SACPO_WEIGHT, merged)));
+            policies.add(new Policy("P-SACPO q=" + P_SACPO_WEIGHT, "p_sacpo", merged));
         }
         Plan partial = new Plan(out, sft, rm, cm, lagrangian, rounds, policies, null);
         for (Policy policy : policies) {

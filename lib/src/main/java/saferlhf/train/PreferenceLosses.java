@@ -123,19 +123,23 @@ public final class PreferenceLosses {
      * @param targets (n) each pair's target, (1/beta) (B1 B3 s_w - B3 s_l - alpha)
      */
     public static Dpo bfpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray targets) {
-        long n = logProbs.getShape().get(0) / 2;
+        NDArray[] ratios = logRatios(logProbs, refLogProbs, window);                                    // 2 x (n)
+        NDArray loss = ratios[0].sub(ratios[1]).sub(targets).square().mean();                          // ()
         NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);
+        return new Dpo(loss, ratios[0].mul(scale), ratios[1].mul(scale));
+    }
+
+    /** Each pair's summed log-ratio, log p - log p_ref over its window: the better rows' (n), then the worse rows' (n). */
+    private static NDArray[] logRatios(NDArray logProbs, NDArray refLogProbs, NDArray window) {
+        long n = logProbs.getShape().get(0) / 2;
         NDArray logRatio = Nd.maskedSum(logProbs.sub(refLogProbs), window, 1);                          // (2n)
-        NDArray better = logRatio.get("0:{}", n), worse = logRatio.get("{}:", n);                       // (n)
-        NDArray loss = better.sub(worse).sub(targets).square().mean();                                 // ()
-        return new Dpo(loss, better.mul(scale), worse.mul(scale));
+        return new NDArray[] {logRatio.get("0:{}", n), logRatio.get("{}:", n)};
     }
 
     public static Dpo dpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray margins) {
-        long n = logProbs.getShape().get(0) / 2;
+        NDArray[] ratios = logRatios(logProbs, refLogProbs, window);
+        NDArray better = ratios[0], worse = ratios[1];                                                  // (n)
         NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);
-        NDArray logRatio = Nd.maskedSum(logProbs.sub(refLogProbs), window, 1);                          // (2n)
-        NDArray better = logRatio.get("0:{}", n), worse = logRatio.get("{}:", n);                       // (n)
         NDArray logits = better.sub(worse).mul(scale);                                                  // (n)
         if (margins != null) logits = logits.sub(margins);
         NDArray loss = Nd.logSigmoid(logits).neg().mean();                                              // ()
