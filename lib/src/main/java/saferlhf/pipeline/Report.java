@@ -2,6 +2,7 @@ package saferlhf.pipeline;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.List;
 import java.util.Locale;
 
 /** {@code report.md} of a reproduction: the headline table, what each number means, the charts. */
@@ -29,7 +30,7 @@ final class Report {
             The policies: **SFT** (the starting point); **PPO** (RLHF: the reward alone); **PPO-Lag round k** (Safe RLHF:
             reward subject to expected cost <= the threshold, lambda learned; each later round continues from the round
             before, with reward and cost models updated on freshly labelled samples of that policy: see "Rounds"); **Shaping lambda=x** (PPO on reward - x * cost with x fixed);
-            **DPO** (direct preference optimisation on the helpfulness preferences, no reward model).
+            **DPO** (direct preference optimisation on the helpfulness preferences, no reward model)%s.
 
             What the columns mean:
             - **unsafe on harmful prompts**: the share of answers to the held-out harmful evaluation prompts that BeaverWorld's
@@ -50,7 +51,7 @@ final class Report {
             ![reward distribution](reward_distribution.png)
             ![cost distribution](cost_distribution.png)
 
-            """);
+            """.formatted(methodsNote(summary.get("policies"))));
         md.append("## Score models (held-out preference pairs)\n\n");
         JsonNode rm = summary.get("reward_model"), cm = summary.get("cost_model");
         md.append(String.format(Locale.ROOT, "- reward model: accuracy vs labels %.3f, vs the judge's helpfulness order %s%n",
@@ -123,5 +124,17 @@ final class Report {
     private static String percent(JsonNode policy, String field) {
         String cell = Reproduction.cell(policy, field, "%.1f", 100);
         return cell.equals("n/a") ? cell : cell + "%";
+    }
+
+    /** The methods since Safe RLHF that a reproduction added (its {@code methods}), named for the policies' legend. */
+    private static String methodsNote(JsonNode policies) {
+        List<String> notes = new java.util.ArrayList<>();
+        if (policies.has("SafeDPO")) notes.add("**SafeDPO** (DPO on the pairs reordered by safety, with a safety margin)");
+        if (policies.has("BFPO")) notes.add("**BFPO** (a squared loss whose target ranks safe-and-helpful over safe over unsafe)");
+        if (policies.has("SACPO")) notes.add("**SACPO** (DPO on the safety preference from the DPO policy)");
+        policies.fieldNames().forEachRemaining(name -> {
+            if (name.startsWith("P-SACPO")) notes.add("**" + name + "** (DPO and SACPO merged by weight, q the SACPO share)");
+        });
+        return notes.isEmpty() ? "" : "; and the methods since Safe RLHF (docs/methods.md): " + String.join("; ", notes);
     }
 }

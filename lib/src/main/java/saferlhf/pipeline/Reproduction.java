@@ -50,7 +50,8 @@ import saferlhf.util.JsonFiles;
  * The whole reproduction on BeaverWorld: SFT, reward model, cost model, PPO (RLHF baseline), three rounds of
  * PPO-Lagrangian (Safe RLHF, as the paper; {@code rounds.rounds} changes it), a reward-shaping sweep over fixed lambdas, DPO (on the helpfulness preferences), then
  * the evaluation of every policy by the ground-truth judge, the reward and cost models and Elo ratings from judged
- * battles, written as {@code report.md}, {@code summary.json} and PNG charts.
+ * battles, written as {@code report.md}, {@code summary.json} and PNG charts. {@code methods} adds the DPO-shaped
+ * methods since Safe RLHF to the same graph (what {@link Comparison} compares over seeds).
  *
  * <p>The stages form a graph ({@link StageGraph}): SFT; then the reward model, the cost model and DPO; then PPO, each
  * reward-shaping run and PPO-Lagrangian round 1; each later round's labelled samples, score-model updates and
