@@ -127,7 +127,8 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             });
             String stage = stageOf.get(policy);
             node.put("stage", stage);
-            node.put("training_seconds", trainingSeconds.get(policy).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN));
+            double seconds = trainingSeconds.get(policy).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
+            if (Double.isFinite(seconds)) node.put("training_seconds", seconds); // else left out: unavailable
             node.put("needs", needs(stage));
             node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping"));
             points.put(policy, new double[] {node.get("unsafe_rate_harmful").get("estimate").asDouble(),
@@ -152,7 +153,10 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         return front;
     }
 
-    /** The wall seconds of the stages that train a policy beyond the shared SFT model (each stage's own time). */
+    /**
+     * The wall seconds of the stages that train a policy beyond the shared SFT model (each stage's own time); NaN where
+     * one of them has no recorded time (a folder whose stages ran before the kit recorded them, or one at a time).
+     */
     static double trainingSeconds(String stage, JsonNode wallSeconds) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
@@ -168,7 +172,11 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         else if (stage.equals("p_sacpo")) stages.addAll(List.of("dpo", "sacpo", "p_sacpo"));
         else stages.add(stage); // sft, dpo, safe_dpo, bfpo
         double sum = 0;
-        for (String s : stages) sum += wallSeconds.path(s).asDouble(0);
+        for (String s : stages) {
+            double seconds = wallSeconds.path(s).asDouble(0);
+            if (!(seconds > 0)) return Double.NaN; // never timed: skipped in every run that wrote the summary
+            sum += seconds;
+        }
         return sum;
     }
 
@@ -194,7 +202,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 refusal = tech.tablesaw.api.StringColumn.create("over-refusal [95%]"),
                 front = tech.tablesaw.api.StringColumn.create("Pareto front"),
                 needs = tech.tablesaw.api.StringColumn.create("trained models it needs");
-        tech.tablesaw.api.DoubleColumn seconds = tech.tablesaw.api.DoubleColumn.create("training (s)");
+        tech.tablesaw.api.StringColumn seconds = tech.tablesaw.api.StringColumn.create("training (s)");
         summary.get("policies").fields().forEachRemaining(e -> {
             JsonNode p = e.getValue();
             policy.append(e.getKey());
@@ -202,7 +210,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             helpful.append(interval(p.get("helpfulness_benign"), 1, "%.2f"));
             refusal.append(interval(p.get("over_refusal_benign"), 100, "%.1f%%"));
             front.append(p.get("pareto").asBoolean() ? "yes" : "");
-            seconds.append(Math.round(p.get("training_seconds").asDouble()));
+            seconds.append(seconds(p));
             needs.append(p.get("needs").asText());
         });
         return tech.tablesaw.api.Table.create("the ground-truth judge's rates over seeds " + summary.get("seeds"), policy, unsafe,
@@ -252,10 +260,10 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 + "training (s) | trained models it needs | samples online |\n|---|---|---|---|---|---|---|---|\n");
         summary.get("policies").fields().forEachRemaining(e -> {
             JsonNode p = e.getValue();
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %.0f | %s | %s |%n", e.getKey(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", e.getKey(),
                     interval(p.get("unsafe_rate_harmful"), 100, "%.1f%%"), interval(p.get("helpfulness_benign"), 1, "%.2f"),
                     interval(p.get("over_refusal_benign"), 100, "%.1f%%"), p.get("pareto").asBoolean() ? "**yes**" : "",
-                    p.get("training_seconds").asDouble(), p.get("needs").asText(), p.get("samples_online").asBoolean() ? "yes" : "no"));
+                    seconds(p), p.get("needs").asText(), p.get("samples_online").asBoolean() ? "yes" : "no"));
         });
         md.append("\nOn the Pareto front (no other policy both as safe and as helpful, one of them strictly): ")
                 .append(String.join(", ", front(summary))).append(".\n\n![the plane](plane.png)\n\n");
@@ -267,9 +275,15 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 The front is taken on the estimates, not on the intervals: two policies whose intervals overlap may swap \
                 places on another set of seeds. Training time is the wall time of the stages that train a policy beyond \
                 the shared SFT model (Safe RLHF's round k: the reward and cost models and every round up to k), each \
-                stage's own time, with other stages possibly running beside it.
+                stage's own time, with other stages possibly running beside it; "unavailable" where a stage it needs was \
+                never timed (it ran before the kit recorded times, or on its own with `reproduce --stage`).
                 """);
         return md.toString();
+    }
+
+    /** A policy's training seconds, or "unavailable" where a stage it needs was never timed. */
+    private static String seconds(JsonNode policy) {
+        return policy.has("training_seconds") ? String.format(Locale.ROOT, "%.0f", policy.get("training_seconds").asDouble()) : "unavailable";
     }
 
     private static String interval(JsonNode metric, double scale, String format) {

@@ -43,6 +43,7 @@ class ComparisonTest {
         assertEquals(35, Comparison.trainingSeconds("ppo_lag_round_1", wall), 1e-9);
         assertEquals(80, Comparison.trainingSeconds("ppo_lag_round_2", wall), 1e-9);
         assertEquals(9.5, Comparison.trainingSeconds("p_sacpo", wall), 1e-9);
+        assertTrue(Double.isNaN(Comparison.trainingSeconds("shaping_lambda_1.0", wall)), "a stage never timed: unavailable, not 0");
         assertEquals("reward and cost models", Comparison.needs("ppo_lag_round_2"));
         assertEquals("none", Comparison.needs("safe_dpo"));
     }
