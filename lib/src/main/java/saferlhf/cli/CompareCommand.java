@@ -2,7 +2,6 @@ package saferlhf.cli;
 
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -45,19 +44,9 @@ public final class CompareCommand implements Callable<Integer> {
         String folder = out != null ? out : "checkpoints/compare-" + preset;
         Comparison comparison = new Comparison(preset, folder, seeds, settings, methods); // refuses bad input first
         var summary = comparison.run(StageGraph.Schedule.of(jobs, threadsPerStage), System.out);
-        System.out.printf(Locale.ROOT, "%n%-22s %22s %22s %22s  %s%n", "policy", "unsafe % [95%]", "helpfulness [95%]",
-                "over-refusal % [95%]", "front");
-        summary.get("policies").fields().forEachRemaining(e -> {
-            var p = e.getValue();
-            System.out.printf(Locale.ROOT, "%-22s %22s %22s %22s  %s%n", e.getKey(), cell(p.get("unsafe_rate_harmful"), 100),
-                    cell(p.get("helpfulness_benign"), 1), cell(p.get("over_refusal_benign"), 100), p.get("pareto").asBoolean() ? "yes" : "");
-        });
+        System.out.println();
+        System.out.println(Comparison.table(summary).printAll());
         System.out.println("report: " + KitPaths.shown(KitPaths.resolve(folder).resolve("report.md")));
         return 0;
-    }
-
-    private static String cell(com.fasterxml.jackson.databind.JsonNode metric, double scale) {
-        return String.format(Locale.ROOT, "%.2f [%.2f, %.2f]", metric.get("estimate").asDouble() * scale,
-                metric.get("low").asDouble() * scale, metric.get("high").asDouble() * scale);
     }
 }
