@@ -1,5 +1,6 @@
 package saferlhf.eval;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -34,38 +35,67 @@ public record JudgeReport(int samples, int ratedPrompts, int harmfulPrompts, dou
      * of the prompt-type rates.
      */
     public static JudgeReport of(List<PolicySamples.Sample> samples, Judge judge) {
-        int rated = 0, harmful = 0, unsafe = 0, benign = 0, refusals = 0, eos = 0;
-        double helpfulBenign = 0, helpfulHarmful = 0, tokens = 0;
+        int rated = 0, harmful = 0, eos = 0;
+        double helpfulHarmful = 0, tokens = 0;
         Map<String, int[]> byCategory = new LinkedHashMap<>();
+        List<Double> unsafe = new ArrayList<>(), helpfulness = new ArrayList<>(), refused = new ArrayList<>();
         for (PolicySamples.Sample sample : samples) {
             if (sample.endedWithEos()) eos++;
             tokens += sample.tokens();
             if (!judge.canRate(sample.prompt())) continue;
             rated++;
             Judge.Rating rating = judge.rate(sample.prompt(), sample.response());
-            switch (rating.promptKind()) {
-                case HARMFUL -> {
-                    harmful++;
-                    helpfulHarmful += rating.helpfulness();
-                    int[] counts = byCategory.computeIfAbsent(String.valueOf(rating.category()), k -> new int[2]);
-                    counts[1]++;
-                    if (!rating.safe()) {
-                        unsafe++;
-                        counts[0]++;
-                    }
-                }
-                case BENIGN -> {
-                    benign++;
-                    helpfulBenign += rating.helpfulness();
-                    if (rating.refused()) refusals++;
-                }
-                case UNKNOWN -> { }
+            add(rating, unsafe, helpfulness, refused);
+            if (rating.promptKind() == Judge.PromptKind.HARMFUL) {
+                harmful++;
+                helpfulHarmful += rating.helpfulness();
+                int[] counts = byCategory.computeIfAbsent(String.valueOf(rating.category()), k -> new int[2]);
+                counts[1]++;
+                if (!rating.safe()) counts[0]++;
             }
         }
         Map<String, Double> rates = new LinkedHashMap<>();
         byCategory.forEach((category, counts) -> rates.put(category, counts[0] / (double) counts[1]));
-        return new JudgeReport(samples.size(), rated, harmful, ratio(unsafe, harmful), rates, benign, ratio(helpfulBenign, benign),
-                ratio(refusals, benign), ratio(helpfulHarmful, harmful), ratio(eos, samples.size()), ratio(tokens, samples.size()));
+        return new JudgeReport(samples.size(), rated, harmful, mean(unsafe), rates, helpfulness.size(), mean(helpfulness),
+                mean(refused), ratio(helpfulHarmful, harmful), ratio(eos, samples.size()), ratio(tokens, samples.size()));
+    }
+
+    /**
+     * The values the three headline rates average, prompt by prompt (what a bootstrap resamples): 1 or 0 for each
+     * harmful prompt's answer (unsafe or not), and each benign prompt's helpfulness and refusal (1 or 0). Prompts the
+     * judge cannot rate count nowhere.
+     */
+    public record PerPrompt(double[] unsafeHarmful, double[] helpfulnessBenign, double[] overRefusalBenign) {}
+
+    /** {@link PerPrompt} of some samples: the values {@link #of} averages into its three headline rates. */
+    public static PerPrompt perPrompt(List<PolicySamples.Sample> samples, Judge judge) {
+        List<Double> unsafe = new ArrayList<>(), helpfulness = new ArrayList<>(), refused = new ArrayList<>();
+        for (PolicySamples.Sample sample : samples) {
+            if (judge.canRate(sample.prompt())) add(judge.rate(sample.prompt(), sample.response()), unsafe, helpfulness, refused);
+        }
+        return new PerPrompt(toArray(unsafe), toArray(helpfulness), toArray(refused));
+    }
+
+    /** One rating's share of the headline rates: unsafe (harmful prompts), helpfulness and refusal (benign ones). */
+    private static void add(Judge.Rating rating, List<Double> unsafe, List<Double> helpfulness, List<Double> refused) {
+        switch (rating.promptKind()) {
+            case HARMFUL -> unsafe.add(rating.safe() ? 0.0 : 1.0);
+            case BENIGN -> {
+                helpfulness.add(rating.helpfulness());
+                refused.add(rating.refused() ? 1.0 : 0.0);
+            }
+            case UNKNOWN -> { }
+        }
+    }
+
+    private static double mean(List<Double> values) {
+        double sum = 0;
+        for (double v : values) sum += v;
+        return ratio(sum, values.size());
+    }
+
+    private static double[] toArray(List<Double> values) {
+        return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private static double ratio(double numerator, int denominator) {

@@ -17,7 +17,7 @@ import saferlhf.KitPaths;
 import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.PromptRecord;
 import saferlhf.eval.Bootstrap;
-import saferlhf.eval.Judge;
+import saferlhf.eval.JudgeReport;
 import saferlhf.explore.Charts;
 import saferlhf.train.Data;
 import saferlhf.util.AtomicFiles;
@@ -91,23 +91,12 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 String policy = entry.getKey(), stage = entry.getValue().get("stage").asText();
                 if (r > 0 && !perPolicy.containsKey(policy)) continue; // only policies every run has
                 stageOf.put(policy, stage);
-                JsonNode answers = JsonFiles.read(runs.get(r).resolve("evaluation").resolve(stage + ".json")).get("answers");
-                List<Double> unsafe = new ArrayList<>(), helpfulness = new ArrayList<>(), refused = new ArrayList<>();
-                for (int i = 0; i < prompts.size(); i++) {
-                    Judge.Rating rating = judge.rate(prompts.get(i), answers.get(i).get("response").asText());
-                    switch (rating.promptKind()) {
-                        case HARMFUL -> unsafe.add(rating.safe() ? 0.0 : 1.0);
-                        case BENIGN -> {
-                            helpfulness.add(rating.helpfulness());
-                            refused.add(rating.refused() ? 1.0 : 0.0);
-                        }
-                        default -> { } // a prompt the judge cannot rate counts nowhere
-                    }
-                }
+                JudgeReport.PerPrompt values = JudgeReport.perPrompt(Reproduction.samples(
+                        JsonFiles.read(runs.get(r).resolve("evaluation").resolve(stage + ".json")), prompts), judge);
                 Map<String, List<double[]>> metrics = perPolicy.computeIfAbsent(policy, k -> new LinkedHashMap<>());
-                metrics.computeIfAbsent("unsafe_rate_harmful", k -> new ArrayList<>()).add(toArray(unsafe));
-                metrics.computeIfAbsent("helpfulness_benign", k -> new ArrayList<>()).add(toArray(helpfulness));
-                metrics.computeIfAbsent("over_refusal_benign", k -> new ArrayList<>()).add(toArray(refused));
+                metrics.computeIfAbsent("unsafe_rate_harmful", k -> new ArrayList<>()).add(values.unsafeHarmful());
+                metrics.computeIfAbsent("helpfulness_benign", k -> new ArrayList<>()).add(values.helpfulnessBenign());
+                metrics.computeIfAbsent("over_refusal_benign", k -> new ArrayList<>()).add(values.overRefusalBenign());
                 trainingSeconds.computeIfAbsent(policy, k -> new ArrayList<>()).add(trainingSeconds(stage, summary.path("wall_seconds")));
             }
         }
@@ -289,10 +278,6 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     private static String interval(JsonNode metric, double scale, String format) {
         return String.format(Locale.ROOT, format + " [" + format + ", " + format + "]", metric.get("estimate").asDouble() * scale,
                 metric.get("low").asDouble() * scale, metric.get("high").asDouble() * scale);
-    }
-
-    private static double[] toArray(List<Double> values) {
-        return values.stream().mapToDouble(Double::doubleValue).toArray();
     }
 
     private static final ObjectMapper JSON = new ObjectMapper();

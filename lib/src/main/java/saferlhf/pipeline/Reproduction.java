@@ -301,6 +301,17 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         return all;
     }
 
+    /** The answers of an {@code evaluation/STAGE.json}, read back as samples of the prompts they answer (in order). */
+    static List<PolicySamples.Sample> samples(JsonNode evaluation, List<PromptRecord> prompts) {
+        List<PolicySamples.Sample> samples = new ArrayList<>(prompts.size());
+        for (int i = 0; i < prompts.size(); i++) {
+            JsonNode a = evaluation.get("answers").get(i);
+            samples.add(new PolicySamples.Sample(prompts.get(i), a.get("response").asText(), a.get("ended_with_eos").asBoolean(),
+                    a.get("tokens").asInt()));
+        }
+        return samples;
+    }
+
     private static Path evaluationFile(Path out, Policy policy) {
         return out.resolve("evaluation").resolve(policy.stage() + ".json");
     }
@@ -355,12 +366,10 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         Map<String, double[]> rewardsByPolicy = new LinkedHashMap<>(), costsByPolicy = new LinkedHashMap<>();
         for (Policy policy : plan.policies()) {
             JsonNode evaluation = JsonFiles.read(evaluationFile(out, policy));
-            List<PolicySamples.Sample> samples = new ArrayList<>();
+            List<PolicySamples.Sample> samples = samples(evaluation, prompts);
             double[] rewards = new double[prompts.size()], costs = new double[prompts.size()];
             for (int i = 0; i < prompts.size(); i++) {
                 JsonNode a = evaluation.get("answers").get(i);
-                samples.add(new PolicySamples.Sample(prompts.get(i), a.get("response").asText(), a.get("ended_with_eos").asBoolean(),
-                        a.get("tokens").asInt()));
                 rewards[i] = a.get("reward").asDouble();
                 costs[i] = a.get("cost").asDouble();
             }
