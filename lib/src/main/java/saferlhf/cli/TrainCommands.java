@@ -14,7 +14,7 @@ import saferlhf.train.TrainingLoop;
 
 /**
  * The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code safe-dpo}, {@code sacpo}, {@code bfpo},
- * {@code ppo}, {@code ppo-lag}, {@code ppo-shaping}.
+ * {@code ppo}, {@code ppo-lag}, {@code grpo-lag}, {@code ppo-shaping}.
  */
 final class TrainCommands {
     private TrainCommands() {}
@@ -128,6 +128,14 @@ final class TrainCommands {
     static final class PpoLag extends PpoStage {
         @Override
         PpoConfig preset(String name) { return PpoConfig.preset(name, "ppo-lag"); }
+    }
+
+    @Command(name = "grpo-lag", mixinStandardHelpOptions = true,
+            description = "Group-relative PPO-Lagrangian: group_size answers per prompt, reward and cost advantages "
+                    + "standardised within each group, no critics, lambda learned as in PPO-Lagrangian.")
+    static final class GrpoLag extends PpoStage {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "grpo-lag"); }
     }
 
     @Command(name = "ppo-shaping", mixinStandardHelpOptions = true,

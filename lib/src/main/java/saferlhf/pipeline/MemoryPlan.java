@@ -222,31 +222,32 @@ public final class MemoryPlan {
 
     /**
      * PPO, PPO-Lagrangian, reward shaping: the actor and one critic per score (reward; cost with PPO-Lagrangian) train;
-     * the reference policy, reward and cost models are frozen. Phases: rollouts (KV-cache generation of
-     * per_device_prompt_batch_size sequences up to max_length, then no-grad scoring of them), and updates
+     * the group-relative PPO-Lagrangian has no critics. The reference policy, reward and cost models are frozen. Phases:
+     * rollouts (KV-cache generation of per_device_prompt_batch_size * group_size sequences up to max_length, then no-grad scoring of them), and updates
      * (per_device_train_batch_size sequences through the actor, then each critic). The peak takes the largest phase.
      */
     public static Plan ppo(PpoConfig cfg) throws IOException {
         ModelConfig actor = modelConfig(cfg.actorModelNameOrPath(), "");
         ModelConfig reward = modelConfig(cfg.rewardModelNameOrPath(), "");
         ModelConfig cost = cfg.usesCost() ? modelConfig(cfg.costModelNameOrPath(), "") : null;
-        ModelConfig rewardCritic = blank(cfg.rewardCriticModelNameOrPath()) ? reward : modelConfig(cfg.rewardCriticModelNameOrPath(), "");
-        ModelConfig costCritic = !cfg.learnsLambda() ? null
+        ModelConfig rewardCritic = cfg.groupRelative() ? null
+                : blank(cfg.rewardCriticModelNameOrPath()) ? reward : modelConfig(cfg.rewardCriticModelNameOrPath(), "");
+        ModelConfig costCritic = !cfg.learnsLambda() || cfg.groupRelative() ? null
                 : blank(cfg.costCriticModelNameOrPath()) ? cost : modelConfig(cfg.costCriticModelNameOrPath(), "");
         List<Part> parts = new ArrayList<>();
         parts.add(same("runtime", RUNTIME_MIB * MIB, "JVM + libtorch"));
         trained(parts, "actor", actor, cfg.actorLora());
-        trained(parts, "reward critic", rewardCritic, cfg.criticLora());
+        if (rewardCritic != null) trained(parts, "reward critic", rewardCritic, cfg.criticLora());
         if (costCritic != null) trained(parts, "cost critic", costCritic, cfg.criticLora());
         if (cfg.actorLora() == null) {
             parts.add(part("reference policy (frozen)", weights(actor), weights(actor) / 2, params(actor.parameterCount())));
         }
         parts.add(part("reward model (frozen)", weights(reward), weights(reward) / 2, params(reward.parameterCount())));
         if (cost != null) parts.add(part("cost model (frozen)", weights(cost), weights(cost) / 2, params(cost.parameterCount())));
-        int prompts = cfg.perDevicePromptBatchSize(), train = cfg.perDeviceTrainBatchSize(), len = cfg.maxLength();
+        int prompts = cfg.rolloutSize(), train = cfg.perDeviceTrainBatchSize(), len = cfg.maxLength();
         double rollout = kvCache(actor, prompts, len) + forwardTransient(actor, prompts, len, len, true);
         double update = Math.max(trainingActivations(actor, train, len, true, cfg.actorLora()),
-                trainingActivations(rewardCritic, train, len, false, cfg.criticLora()));
+                rewardCritic == null ? 0 : trainingActivations(rewardCritic, train, len, false, cfg.criticLora()));
         String phase = rollout > update
                 ? "rollout: KV cache of " + prompts + " x " + len + " + a no-grad forward pass of them"
                 : "update: " + train + " x " + len + " tokens through the actor (critics after it)";

@@ -8,8 +8,9 @@ import saferlhf.model.Precision;
 import saferlhf.train.Configs;
 
 /**
- * The RL stage: PPO (RLHF), PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, one config under the reference's
- * argument names (the {@code main.py} of {@code algorithms/ppo}, {@code ppo_lag} and {@code ppo_reward_shaping}, and their scripts).
+ * The RL stage: PPO (RLHF), PPO-Lagrangian (Safe RLHF), PPO with reward shaping and the group-relative PPO-Lagrangian,
+ * one config under the reference's argument names (the {@code main.py} of {@code algorithms/ppo}, {@code ppo_lag} and
+ * {@code ppo_reward_shaping}, and their scripts; {@code group_size} is the kit's).
  *
  * <p>Deliberate differences for BeaverWorld's presets, all documented in docs/differences.md: a tiny actor trained from
  * scratch uses larger learning rates (actor 5e-5, critics 1e-3) than the reference's 7B model (1e-5, 5e-6) and a
@@ -20,8 +21,9 @@ import saferlhf.train.Configs;
  * each data set and model; here, where safe answers cost about -2 to -3, 0 would allow most harmful prompts to be
  * answered unsafely).
  *
- * @param algorithm                 {@code ppo} (reward only), {@code ppo-lag} (Safe RLHF) or {@code ppo-reward-shaping}
- *                                  (reward - lambda_init * cost, lambda fixed)
+ * @param algorithm                 {@code ppo} (reward only), {@code ppo-lag} (Safe RLHF), {@code ppo-reward-shaping}
+ *                                  (reward - lambda_init * cost, lambda fixed) or {@code grpo-lag} (PPO-Lagrangian with
+ *                                  group-relative advantages and no critics: {@link GroupRelative})
  * @param actorModelNameOrPath      the SFT policy; the frozen reference model is a copy of it
  * @param rewardModelNameOrPath     the frozen reward model
  * @param costModelNameOrPath       the frozen cost model (unused by {@code ppo})
@@ -56,6 +58,7 @@ import saferlhf.train.Configs;
  * @param pidDerivativeDelay        PID: the derivative compares the smoothed cost with its value this many updates ago
  * @param pidProportionalEmaAlpha   PID: EMA factor of the error in the proportional term (0: none)
  * @param pidDerivativeEmaAlpha     PID: EMA factor of the cost in the derivative term (0: none)
+ * @param groupSize                 answers sampled per prompt: {@code grpo-lag}'s group (>= 2); 1 for the other algorithms
  */
 public record PpoConfig(String algorithm, String actorModelNameOrPath, String rewardModelNameOrPath,
                         String costModelNameOrPath, String rewardCriticModelNameOrPath, String costCriticModelNameOrPath,
@@ -71,10 +74,10 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         double actorLoraAlpha, double actorLoraDropout, String actorLoraTargetModules, int criticLoraRank,
                         double criticLoraAlpha, double criticLoraDropout, String criticLoraTargetModules,
                         String frozenDtype, String lambdaUpdate, double pidKp, double pidKi, double pidKd, int pidDerivativeDelay,
-                        double pidProportionalEmaAlpha, double pidDerivativeEmaAlpha)
+                        double pidProportionalEmaAlpha, double pidDerivativeEmaAlpha, int groupSize)
         implements Configs.Validated {
 
-    public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping");
+    public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping", "grpo-lag");
     /** How PPO-Lagrangian updates its multiplier. */
     public static final List<String> LAMBDA_UPDATES = List.of("sgd", "pid");
     /** lambda_update and the PID settings of every preset: the reference's SGD; OmniSafe's CPPOPID values for PID. */
@@ -90,8 +93,11 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         require(repetitionPenalty > 0, "repetition_penalty must be > 0");
         require(epochs >= 1 && updateIters >= 1, "epochs and update_iters must be >= 1");
         require(perDevicePromptBatchSize >= 1 && perDeviceTrainBatchSize >= 1 && perDeviceEvalBatchSize >= 1, "batch sizes must be >= 1");
-        require(perDevicePromptBatchSize % perDeviceTrainBatchSize == 0,
-                "per_device_prompt_batch_size must be a multiple of per_device_train_batch_size");
+        require(groupRelative() ? groupSize >= 2 : groupSize == 1,
+                groupRelative() ? "group_size must be >= 2 (grpo-lag normalises scores within each prompt's answers)"
+                        : "group_size must be 1 for " + algorithm + " (answers per prompt: grpo-lag only)");
+        require(perDevicePromptBatchSize * groupSize % perDeviceTrainBatchSize == 0,
+                "per_device_prompt_batch_size * group_size must be a multiple of per_device_train_batch_size");
         require(actorLr > 0 && criticLr > 0, "actor_lr and critic_lr must be > 0");
         require(LAMBDA_UPDATES.contains(lambdaUpdate), "lambda_update must be one of " + LAMBDA_UPDATES);
         require(pidKp >= 0 && pidKi >= 0 && pidKd >= 0, "pid_kp, pid_ki and pid_kd must be >= 0");
@@ -144,9 +150,17 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return LoraConfig.of(criticLoraRank, criticLoraAlpha, criticLoraDropout, criticLoraTargetModules);
     }
 
-    /** Whether lambda is learned (PPO-Lagrangian) rather than fixed (reward shaping) or absent (PPO). */
+    /** Whether lambda is learned (PPO-Lagrangian, group-relative or not) rather than fixed (reward shaping) or absent (PPO). */
     @JsonIgnore
-    public boolean learnsLambda() { return algorithm.equals("ppo-lag"); }
+    public boolean learnsLambda() { return algorithm.equals("ppo-lag") || groupRelative(); }
+
+    /** Whether advantages are group-relative ({@link GroupRelative}: {@code grpo-lag}, no critics) rather than GAE over critics. */
+    @JsonIgnore
+    public boolean groupRelative() { return algorithm.equals("grpo-lag"); }
+
+    /** Responses sampled per rollout: {@code per_device_prompt_batch_size * group_size}. */
+    @JsonIgnore
+    public int rolloutSize() { return perDevicePromptBatchSize * groupSize; }
 
     /** How rollouts and evaluation sample: this config's temperature, top_k, top_p and repetition penalty. */
     public Generation.Config generation(int maxNewTokens, long seed) {
@@ -164,6 +178,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      * The reference's values except as noted in the class comment.
      */
     public static PpoConfig full(String algorithm) {
+        if (algorithm.equals("grpo-lag")) return groupRelative(full("ppo-lag"), "BeaverWorld-RL/train:0.5", "checkpoints/grpo-lag");
         String out = switch (algorithm) {
             case "ppo" -> "checkpoints/ppo";
             case "ppo-reward-shaping" -> "checkpoints/ppo-reward-shaping";
@@ -173,7 +188,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                 "BeaverWorld-RL/train", "", "BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 1.0, 50, 1.0, 1.0, 2, 1,
                 16, 16, 64, 5e-5, 0.01, "cosine", 0.03, 1e-3, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.05 : 0.1, 0.2, 50.0, 5.0, 0.0, -2.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out, 40, 0, "auto",
-                0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);
+                0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95, 1);
     }
 
     /**
@@ -194,6 +209,9 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      * </ul>
      */
     public static PpoConfig quick(String algorithm) {
+        if (algorithm.equals("grpo-lag")) {
+            return groupRelative(quick("ppo-lag"), "BeaverWorld-RL/train:0.125", "checkpoints/quick/grpo-lag");
+        }
         return Configs.override(full(algorithm), List.of("actor_model_name_or_path=checkpoints/quick/sft/model",
                 "reward_model_name_or_path=checkpoints/quick/rm/model", "cost_model_name_or_path=checkpoints/quick/cm/model",
                 "train_datasets=BeaverWorld-RL/train:0.5", "epochs=1", "actor_lr=2e-4", "threshold=-1.5", "lambda_lr=0.03",
@@ -226,6 +244,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      * accumulates them into one update, the same thing on one device.
      */
     public static PpoConfig paper(String algorithm) {
+        if (algorithm.equals("grpo-lag")) return groupRelative(paper("ppo-lag"), "PKU-SafeRLHF/train", "checkpoints/paper/grpo-lag");
         String out = switch (algorithm) {
             case "ppo" -> "checkpoints/paper/ppo";
             case "ppo-reward-shaping" -> "checkpoints/paper/ppo-reward-shaping";
@@ -234,7 +253,23 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         return new PpoConfig(algorithm, "", "", "", "", "", "PKU-SafeRLHF/train", "", "", 512, 1.0, 50, 1.0, 1.0, 1, 1, 16, 16, 16,
                 1e-5, 0.01, "cosine", 0.03, 5e-6, 0.0, "constant", 0.03, false, false, 42,
                 algorithm.equals("ppo-lag") ? 0.01 : 0.02, 0.2, 50.0, 5.0, 16.0, 0.0, 1.0, 0.1, 5.0, 0, 128, 1.0, out,
-                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95);
+                1_000_000, 0, "auto", 0, 8, 0.0, "", 0, 8, 0.0, "", "float32", SGD, 0.1, 0.01, 0.01, 10, 0.95, 0.95, 1);
+    }
+
+    /**
+     * The group-relative PPO-Lagrangian beside a PPO-Lagrangian preset, with the same sampling budget and the same
+     * number of rl steps of the same size: four answers to each of 4 prompts a rollout (16 responses, as PPO-Lagrangian's
+     * 16 prompts), one epoch over {@code prompts} (a quarter of the responses' prompts, where PPO-Lagrangian answers each
+     * of its prompts once per epoch: the full preset's two epochs over 2,080 prompts sample 4,160 responses, as one
+     * epoch of four answers to 1,040). Everything else (learning rate, KL coefficient, threshold, lambda's update) is
+     * PPO-Lagrangian's; the KL coefficient weighs GRPO's KL term in the loss instead of a per-token reward penalty. The
+     * paper preset keeps PPO-Lagrangian's epochs over all of PKU-SafeRLHF's prompts (four times its samples).
+     */
+    private static PpoConfig groupRelative(PpoConfig lagrangian, String prompts, String outputDir) {
+        List<String> overrides = new java.util.ArrayList<>(List.of("algorithm=grpo-lag", "group_size=4",
+                "per_device_prompt_batch_size=4", "train_datasets=" + prompts, "output_dir=" + outputDir));
+        if (!prompts.startsWith("PKU")) overrides.add("epochs=1");
+        return Configs.override(lagrangian, overrides);
     }
 
     /** A preset by name: {@code quick}, {@code full} or {@code paper}. */

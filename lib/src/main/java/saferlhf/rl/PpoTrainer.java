@@ -47,7 +47,8 @@ import saferlhf.train.TrainingLoop;
 import saferlhf.util.AtomicFiles;
 
 /**
- * PPO, PPO-Lagrangian (Safe RLHF) and PPO with reward shaping, with the reference's mechanics: rollouts sampled from
+ * PPO, PPO-Lagrangian (Safe RLHF), PPO with reward shaping and the group-relative PPO-Lagrangian ({@link GroupRelative}:
+ * several answers per prompt, no critics, the KL a term of the loss), with the reference's mechanics: rollouts sampled from
  * the actor; reward and cost from the frozen reward and cost models at the last token (each model reads the actor's ids,
  * or the decoded text re-tokenized when its tokenizer is not the actor's: {@link Scorer}); reference log-probabilities
  * from a frozen copy of the SFT policy (with actor LoRA adapters, {@code actor_lora_rank}, from the actor with its
@@ -73,7 +74,7 @@ public final class PpoTrainer implements AutoCloseable {
     private final Tokenizer costTokenizer;  // null for plain PPO
     private final Scorer reward;            // the reward model with its own tokenizer: reads re-tokenized text if not the actor's
     private final Scorer cost;              // null for plain PPO
-    private final ScoreModel rewardCritic;
+    private final ScoreModel rewardCritic;  // null for the group-relative PPO-Lagrangian (no critics)
     private final ScoreModel costCritic;    // PPO-Lagrangian only
     private final List<PromptRecord> prompts;
     private final List<PromptRecord> evalPrompts;
@@ -114,9 +115,11 @@ public final class PpoTrainer implements AutoCloseable {
             this.rewardTokenizer = Scorer.tokenizer("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()));
             this.costTokenizer = config.usesCost()
                     ? Scorer.tokenizer("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath())) : null;
-            requireCritic("reward critic", "reward_critic_model_name_or_path", config.rewardCriticModelNameOrPath(),
-                    config.rewardModelNameOrPath(), rewardTokenizer);
-            if (config.learnsLambda()) {
+            if (!config.groupRelative()) {
+                requireCritic("reward critic", "reward_critic_model_name_or_path", config.rewardCriticModelNameOrPath(),
+                        config.rewardModelNameOrPath(), rewardTokenizer);
+            }
+            if (hasCostCritic()) {
                 requireCritic("cost critic", "cost_critic_model_name_or_path", config.costCriticModelNameOrPath(),
                         config.costModelNameOrPath(), costTokenizer);
             }
@@ -144,8 +147,9 @@ public final class PpoTrainer implements AutoCloseable {
                     : null;
             this.reward = new Scorer(rewardModel, rewardTokenizer);
             this.cost = costModel == null ? null : new Scorer(costModel, costTokenizer);
-            this.rewardCritic = critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
-            this.costCritic = config.learnsLambda()
+            this.rewardCritic = config.groupRelative() ? null
+                    : critic(config.rewardCriticModelNameOrPath(), config.rewardModelNameOrPath(), rewardModel, device, 1);
+            this.costCritic = hasCostCritic()
                     ? critic(config.costCriticModelNameOrPath(), config.costModelNameOrPath(), costModel, device, 2) : null;
             // the reward and cost models in frozen_dtype, once the critics have copied their fp32 weights
             rewardModel.castFrozen(frozenDtype);
@@ -156,6 +160,11 @@ public final class PpoTrainer implements AutoCloseable {
         }
         this.logLambda = Math.log(config.lambdaInit());
         this.pid = config.learnsLambda() && config.lambdaUpdate().equals("pid") ? PidLagrangian.of(config) : null;
+    }
+
+    /** PPO-Lagrangian's cost critic: the group-relative variant learns lambda without one. */
+    private boolean hasCostCritic() {
+        return config.learnsLambda() && !config.groupRelative();
     }
 
     private static ScoreModel frozen(ScoreModel model, boolean normalize) {
@@ -256,7 +265,7 @@ public final class PpoTrainer implements AutoCloseable {
         Path runDir = KitPaths.resolve(config.outputDir());
         Path checkpoint = runDir.resolve("checkpoint");
         Files.createDirectories(runDir);
-        int stepsPerRollout = config.updateIters() * (config.perDevicePromptBatchSize() / config.perDeviceTrainBatchSize());
+        int stepsPerRollout = config.updateIters() * (config.rolloutSize() / config.perDeviceTrainBatchSize());
         int rolloutsPerEpoch = (prompts.size() + config.perDevicePromptBatchSize() - 1) / config.perDevicePromptBatchSize();
         long totalRollouts = (long) rolloutsPerEpoch * config.epochs();
         long totalSteps = totalRollouts * stepsPerRollout;
@@ -273,12 +282,13 @@ public final class PpoTrainer implements AutoCloseable {
 
         Map<String, Double> lastEval = Map.of();
         try (AdamW actorOptimizer = new AdamW(actor.trainableParameters(), AdamW.Config.reference(config.actorWeightDecay()));
-             AdamW rewardCriticOptimizer = new AdamW(rewardCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()));
+             AdamW rewardCriticOptimizer = rewardCritic == null ? null
+                     : new AdamW(rewardCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()));
              AdamW costCriticOptimizer = costCritic == null ? null
                      : new AdamW(costCritic.trainableParameters(), AdamW.Config.reference(config.criticWeightDecay()))) {
             if (resuming) restoreState(existing, actorOptimizer, rewardCriticOptimizer, costCriticOptimizer);
-            System.out.printf("%s: trainable parameters: actor %,d, reward critic %,d%s%n", config.algorithm(),
-                    Nd.count(actor.trainableParameters().values()), Nd.count(rewardCritic.trainableParameters().values()),
+            System.out.printf("%s: trainable parameters: actor %,d%s%s%n", config.algorithm(), Nd.count(actor.trainableParameters().values()),
+                    rewardCritic == null ? " (no critics)" : String.format(", reward critic %,d", Nd.count(rewardCritic.trainableParameters().values())),
                     costCritic == null ? "" : String.format(", cost critic %,d", Nd.count(costCritic.trainableParameters().values())));
             try (MetricsLog metrics = new MetricsLog(runDir, resuming ? globalStep : -1)) {
                 Progress progress = new Progress(config.algorithm(), totalSteps);
@@ -328,7 +338,7 @@ public final class PpoTrainer implements AutoCloseable {
         Path modelFolder = runDir.resolve("model");
         if (finished) {
             ModelFiles.save(actor, tokenizer, modelFolder);
-            ModelFiles.save(rewardCritic, tokenizer, runDir.resolve("reward_critic"));
+            if (rewardCritic != null) ModelFiles.save(rewardCritic, tokenizer, runDir.resolve("reward_critic"));
             if (costCritic != null) ModelFiles.save(costCritic, tokenizer, runDir.resolve("cost_critic"));
         }
         return new TrainingLoop.Result(globalStep, totalSteps, finished, lastEval, modelFolder, (System.nanoTime() - started) / 1e9);
@@ -376,7 +386,10 @@ public final class PpoTrainer implements AutoCloseable {
     /** Samples responses for {@code batch} and scores them: log-probs, reference log-probs, reward, cost, values. */
     Rollout rollout(List<PromptRecord> batch, long seed) {
         List<long[]> rows = new ArrayList<>();
-        for (PromptRecord p : batch) rows.add(tokenizer.encodePrompt(p.prompt(), config.maxLength() - 1));
+        for (PromptRecord p : batch) {
+            long[] prompt = tokenizer.encodePrompt(p.prompt(), config.maxLength() - 1);
+            for (int g = 0; g < config.groupSize(); g++) rows.add(prompt); // grpo-lag: a group of answers per prompt
+        }
         Tokenizer.Batch promptBatch = tokenizer.pad(rows, config.maxLength() - 1, Tokenizer.Padding.LEFT);
         Generation.Config generation = config.generation(config.maxLength() - promptBatch.length(), seed);
         long generationStarted = System.nanoTime();
@@ -390,7 +403,7 @@ public final class PpoTrainer implements AutoCloseable {
             Tokenizer.Batch sequences = new Tokenizer.Batch(size, length, out.sequences(), out.attentionMask());
             float[] reward = this.reward.endScores(tokenizer, sequences);                        // (B), re-tokenized if needed
             float[] cost = this.cost == null ? new float[size] : this.cost.endScores(tokenizer, sequences); // (B)
-            float[] rewardValues = values(rewardCritic, ids, mask);                               // (B, T-1)
+            float[] rewardValues = rewardCritic == null ? new float[size * (length - 1)] : values(rewardCritic, ids, mask); // (B, T-1)
             float[] costValues = costCritic == null ? new float[size * (length - 1)] : values(costCritic, ids, mask);
             int[] generated = new int[size];
             for (int b = 0; b < size; b++) {
@@ -435,50 +448,71 @@ public final class PpoTrainer implements AutoCloseable {
         // 2. per-token rewards and costs with the KL folded in, advantages and returns (no gradients: host arrays)
         int n = to - from, start = r.promptLength() - 1, width = r.length() - 1 - start;
         float[] advantages = new float[n * width], rewardReturns = new float[n * width], costReturns = new float[n * width];
-        float[] responseMask = new float[n * width], oldLogProbs = new float[n * width];
+        float[] responseMask = new float[n * width], oldLogProbs = new float[n * width], oldRefLogProbs = new float[n * width];
         float[] oldRewardValues = new float[n * width], oldCostValues = new float[n * width];
         double rewardWithKl = 0, costWithKl = 0, kl = 0;
         // the reference's masked_mean: each sequence's mean over its response tokens, then the mean over sequences
         double[] perSequenceMeans = new double[6]; // reward advantage, return, value; cost advantage, return, value
-        for (int i = 0; i < n; i++) {
-            double[] sums = new double[6];
-            double maskCount = 0;
-            int b = from + i;
-            float[] mask = r.sequenceMask(b), logProbs = r.row(r.logProbs(), b), refLogProbs = r.row(r.refLogProbs(), b);
-            double score = config.algorithm().equals("ppo-reward-shaping") ? r.reward()[b] - lambda * r.cost()[b] : r.reward()[b];
-            float[] rewards = PpoMath.klRegularizedScores(score, logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), false);
-            PpoMath.Gae rewardGae = PpoMath.gae(r.row(r.rewardValues(), b), rewards, mask, start);
-            PpoMath.Gae costGae = null;
-            float[] costs = null;
-            if (config.learnsLambda()) {
-                costs = PpoMath.klRegularizedScores(r.cost()[b], logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), true);
-                costGae = PpoMath.gae(r.row(r.costValues(), b), costs, mask, start);
-            }
-            for (int j = 0; j < width; j++) {
-                int t = start + j, k = i * width + j;
-                float m = mask[t];
-                responseMask[k] = m;
-                oldLogProbs[k] = logProbs[t];
-                oldRewardValues[k] = r.rewardValues()[b * (r.length() - 1) + t];
-                oldCostValues[k] = r.costValues()[b * (r.length() - 1) + t];
-                rewardReturns[k] = rewardGae.returns()[j];
-                advantages[k] = costGae == null ? rewardGae.advantages()[j]
-                        : PpoMath.combinedAdvantage(rewardGae.advantages()[j], costGae.advantages()[j], lambda);
-                rewardWithKl += rewards[t] * m;
-                kl += (logProbs[t] - refLogProbs[t]) * m;
-                sums[0] += rewardGae.advantages()[j] * m;
-                sums[1] += rewardGae.returns()[j] * m;
-                sums[2] += oldRewardValues[k] * m;
-                if (costGae != null) {
-                    costReturns[k] = costGae.returns()[j];
-                    costWithKl += costs[t] * m;
-                    sums[3] += costGae.advantages()[j] * m;
-                    sums[4] += costGae.returns()[j] * m;
-                    sums[5] += oldCostValues[k] * m;
+        if (config.groupRelative()) {
+            // GRPO: each response's reward and cost standardised within its prompt's group, for every one of its tokens
+            float[] rewardAdvantages = GroupRelative.normalizedInGroups(r.reward(), config.groupSize()); // (B)
+            float[] costAdvantages = GroupRelative.normalizedInGroups(r.cost(), config.groupSize());     // (B)
+            for (int i = 0; i < n; i++) {
+                int b = from + i;
+                float[] mask = r.sequenceMask(b), logProbs = r.row(r.logProbs(), b), refLogProbs = r.row(r.refLogProbs(), b);
+                float advantage = PpoMath.combinedAdvantage(rewardAdvantages[b], costAdvantages[b], lambda);
+                for (int j = 0; j < width; j++) {
+                    int t = start + j, k = i * width + j;
+                    responseMask[k] = mask[t];
+                    oldLogProbs[k] = logProbs[t];
+                    oldRefLogProbs[k] = refLogProbs[t];
+                    advantages[k] = advantage;
+                    kl += (logProbs[t] - refLogProbs[t]) * mask[t];
                 }
-                maskCount += m;
+                perSequenceMeans[0] += rewardAdvantages[b] / (double) n;
+                perSequenceMeans[3] += costAdvantages[b] / (double) n;
             }
-            for (int q = 0; q < sums.length; q++) perSequenceMeans[q] += sums[q] / Math.max(1, maskCount) / n;
+        } else {
+            for (int i = 0; i < n; i++) {
+                double[] sums = new double[6];
+                double maskCount = 0;
+                int b = from + i;
+                float[] mask = r.sequenceMask(b), logProbs = r.row(r.logProbs(), b), refLogProbs = r.row(r.refLogProbs(), b);
+                double score = config.algorithm().equals("ppo-reward-shaping") ? r.reward()[b] - lambda * r.cost()[b] : r.reward()[b];
+                float[] rewards = PpoMath.klRegularizedScores(score, logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), false);
+                PpoMath.Gae rewardGae = PpoMath.gae(r.row(r.rewardValues(), b), rewards, mask, start);
+                PpoMath.Gae costGae = null;
+                float[] costs = null;
+                if (config.learnsLambda()) {
+                    costs = PpoMath.klRegularizedScores(r.cost()[b], logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), true);
+                    costGae = PpoMath.gae(r.row(r.costValues(), b), costs, mask, start);
+                }
+                for (int j = 0; j < width; j++) {
+                    int t = start + j, k = i * width + j;
+                    float m = mask[t];
+                    responseMask[k] = m;
+                    oldLogProbs[k] = logProbs[t];
+                    oldRewardValues[k] = r.rewardValues()[b * (r.length() - 1) + t];
+                    oldCostValues[k] = r.costValues()[b * (r.length() - 1) + t];
+                    rewardReturns[k] = rewardGae.returns()[j];
+                    advantages[k] = costGae == null ? rewardGae.advantages()[j]
+                            : PpoMath.combinedAdvantage(rewardGae.advantages()[j], costGae.advantages()[j], lambda);
+                    rewardWithKl += rewards[t] * m;
+                    kl += (logProbs[t] - refLogProbs[t]) * m;
+                    sums[0] += rewardGae.advantages()[j] * m;
+                    sums[1] += rewardGae.returns()[j] * m;
+                    sums[2] += oldRewardValues[k] * m;
+                    if (costGae != null) {
+                        costReturns[k] = costGae.returns()[j];
+                        costWithKl += costs[t] * m;
+                        sums[3] += costGae.advantages()[j] * m;
+                        sums[4] += costGae.returns()[j] * m;
+                        sums[5] += oldCostValues[k] * m;
+                    }
+                    maskCount += m;
+                }
+                for (int q = 0; q < sums.length; q++) perSequenceMeans[q] += sums[q] / Math.max(1, maskCount) / n;
+            }
         }
 
         // 3. the actor: clipped surrogate (+ PTX), one AdamW step
@@ -489,8 +523,11 @@ public final class PpoTrainer implements AutoCloseable {
             NDArray ids = step.create(slice(r.ids(), r.length(), from, to), new Shape(n, r.length()));   // (n, T)
             NDArray mask = step.create(slice(r.mask(), r.length(), from, to), new Shape(n, r.length()));  // (n, T)
             NDArray logProbs = actor.logProbs(ids, mask).get(new NDIndex(":, {}:", start));              // (n, N)
-            NDArray loss = PpoMath.actorLoss(logProbs, step.create(oldLogProbs, shape), step.create(advantages, shape),
-                    step.create(responseMask, shape), config.clipRangeRatio());                             // ()
+            NDArray loss = config.groupRelative()
+                    ? GroupRelative.actorLoss(logProbs, step.create(oldLogProbs, shape), step.create(oldRefLogProbs, shape),
+                            step.create(advantages, shape), step.create(responseMask, shape), config.clipRangeRatio(), config.klCoeff())
+                    : PpoMath.actorLoss(logProbs, step.create(oldLogProbs, shape), step.create(advantages, shape),
+                            step.create(responseMask, shape), config.clipRangeRatio());                     // ()
             // with PTX the reference doubles gradient accumulation: both losses are halved into one update
             collector.backward(withPtx ? loss.mul(Nd.scalar(step, 0.5f)) : loss);
             actorLoss = requireFinite(loss.getFloat(), "train/actor_loss");
@@ -504,7 +541,7 @@ public final class PpoTrainer implements AutoCloseable {
         actorOptimizer.step(actorLr);
 
         // 4. the critics: clipped value loss against the returns
-        double rewardCriticLoss = criticStep(rewardCritic, rewardCriticOptimizer, r, from, to, start, oldRewardValues,
+        double rewardCriticLoss = rewardCritic == null ? Double.NaN : criticStep(rewardCritic, rewardCriticOptimizer, r, from, to, start, oldRewardValues,
                 rewardReturns, responseMask, criticLr, "train/reward_critic_loss");
         double costCriticLoss = costCritic == null ? Double.NaN : criticStep(costCritic, costCriticOptimizer, r, from, to, start,
                 oldCostValues, costReturns, responseMask, criticLr, "train/cost_critic_loss");
@@ -521,30 +558,34 @@ public final class PpoTrainer implements AutoCloseable {
         boolean shaping = config.algorithm().equals("ppo-reward-shaping");
         String rewardName = shaping ? "train/shaped_reward" : "train/reward";
         logged.put("train/actor_loss", actorLoss);
-        logged.put("train/reward_critic_loss", rewardCriticLoss);
         logged.put("train/reward", meanReward);
         if (shaping) logged.put("train/shaped_reward", meanReward - lambda * meanCost);
-        logged.put(rewardName + "_with_kl_penalty", rewardWithKl / n);
         logged.put(rewardName + "_advantage", perSequenceMeans[0]);
-        logged.put(rewardName + "_return", perSequenceMeans[1]);
-        logged.put(rewardName + "_value", perSequenceMeans[2]);
+        if (rewardCritic != null) {
+            logged.put("train/reward_critic_loss", rewardCriticLoss);
+            logged.put(rewardName + "_with_kl_penalty", rewardWithKl / n);
+            logged.put(rewardName + "_return", perSequenceMeans[1]);
+            logged.put(rewardName + "_value", perSequenceMeans[2]);
+        }
         if (costModel != null) {
             logged.put("train/cost", meanCost);
             logged.put("train/episode_cost", episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0));
         }
         if (config.learnsLambda()) {
-            logged.put("train/cost_critic_loss", costCriticLoss);
             logged.put("train/lambda", lambda);
-            logged.put("train/cost_with_kl_penalty", costWithKl / n);
             logged.put("train/cost_advantage", perSequenceMeans[3]);
-            logged.put("train/cost_return", perSequenceMeans[4]);
-            logged.put("train/cost_value", perSequenceMeans[5]);
         } else if (shaping) {
             logged.put("train/lambda", lambda); // not in the reference's shaping logs: lambda is fixed there
         }
+        if (costCritic != null) {
+            logged.put("train/cost_critic_loss", costCriticLoss);
+            logged.put("train/cost_with_kl_penalty", costWithKl / n);
+            logged.put("train/cost_return", perSequenceMeans[4]);
+            logged.put("train/cost_value", perSequenceMeans[5]);
+        }
         logged.put("train/kl_divergence", kl / n);
         logged.put("train/actor_lr", actorLr);
-        logged.put("train/reward_critic_lr", criticLr);
+        if (rewardCritic != null) logged.put("train/reward_critic_lr", criticLr);
         if (costCritic != null) logged.put("train/cost_critic_lr", criticLr);
         logged.put("train/mean_generated_length", meanLength);
         logged.put("train/max_generated_length", maxLength);
@@ -620,9 +661,11 @@ public final class PpoTrainer implements AutoCloseable {
         Path temporary = AtomicFiles.temporaryFolderFor(checkpoint);
         try {
             ModelFiles.save(actor, tokenizer, temporary.resolve("actor"));
-            ModelFiles.save(rewardCritic, tokenizer, temporary.resolve("reward_critic"));
             actorOptimizer.save(temporary.resolve("actor_optimizer.safetensors"));
-            rewardCriticOptimizer.save(temporary.resolve("reward_critic_optimizer.safetensors"));
+            if (rewardCritic != null) {
+                ModelFiles.save(rewardCritic, tokenizer, temporary.resolve("reward_critic"));
+                rewardCriticOptimizer.save(temporary.resolve("reward_critic_optimizer.safetensors"));
+            }
             if (costCritic != null) {
                 ModelFiles.save(costCritic, tokenizer, temporary.resolve("cost_critic"));
                 costCriticOptimizer.save(temporary.resolve("cost_critic_optimizer.safetensors"));
@@ -643,7 +686,7 @@ public final class PpoTrainer implements AutoCloseable {
     private void restoreModels(Path checkpoint) throws IOException {
         Configs.requireSameAsSaved(config, checkpoint.resolve("arguments.json"));
         ModelFiles.restore(actor, checkpoint.resolve("actor"));
-        ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
+        if (rewardCritic != null) ModelFiles.restore(rewardCritic, checkpoint.resolve("reward_critic"));
         if (costCritic != null) ModelFiles.restore(costCritic, checkpoint.resolve("cost_critic"));
         JsonNode state = saferlhf.util.JsonFiles.readObject(checkpoint.resolve("rl_state.json"));
         globalStep = state.get("global_step").asLong();
@@ -657,7 +700,7 @@ public final class PpoTrainer implements AutoCloseable {
     private void restoreState(Path checkpoint, AdamW actorOptimizer, AdamW rewardCriticOptimizer, AdamW costCriticOptimizer)
             throws IOException {
         actorOptimizer.load(checkpoint.resolve("actor_optimizer.safetensors"));
-        rewardCriticOptimizer.load(checkpoint.resolve("reward_critic_optimizer.safetensors"));
+        if (rewardCriticOptimizer != null) rewardCriticOptimizer.load(checkpoint.resolve("reward_critic_optimizer.safetensors"));
         if (costCriticOptimizer != null) costCriticOptimizer.load(checkpoint.resolve("cost_critic_optimizer.safetensors"));
     }
 

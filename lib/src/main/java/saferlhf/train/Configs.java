@@ -192,7 +192,8 @@ public final class Configs {
         JsonNode before = JsonFiles.read(saved), now = JSON.readTree(toJson(config)); // a damaged file is named
         List<String> changed = new java.util.ArrayList<>();
         now.fieldNames().forEachRemaining(key -> {
-            if (!now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
+            // a key the saved run predates (a kit version before it) keeps the behaviour it had: its default
+            if (before.has(key) && !now.get(key).equals(before.get(key))) changed.add(key + " (" + before.get(key) + " -> " + now.get(key) + ")");
         });
         if (!changed.isEmpty()) {
             throw new InputError(saved.getParent(), "holds a run with other arguments: " + String.join(", ", changed)

@@ -237,6 +237,52 @@ class PpoTrainerTest {
     }
 
     @Test
+    void theGroupRelativeLagrangianAnswersEachPromptInGroupsTrainsNoCriticsAndResumesExactly(@TempDir Path dir) throws Exception {
+        // 8 prompts, 2 a rollout, 4 answers each: 4 rollouts of 8 responses, 2 rl steps of 4 (one group) each
+        String[] settings = {"train_datasets=BeaverWorld-RL/train:8/-1", "per_device_prompt_batch_size=2", "threshold=-1",
+                "lambda_max=0"};
+        PpoConfig whole = config("grpo-lag", dir.resolve("whole"), settings);
+        assertEquals(4, whole.groupSize(), "the preset's group");
+        try (PpoTrainer trainer = new PpoTrainer(whole)) {
+            List<PromptRecord> two = Data.prompts("BeaverWorld-RL/train:2/-1", 1);
+            PpoTrainer.Rollout r = trainer.rollout(two, 7);
+            assertEquals(8, r.size());
+            long[] first = Arrays.copyOfRange(r.ids(), 0, r.promptLength());
+            for (int b = 1; b < 4; b++) {
+                assertArrayEquals(first, Arrays.copyOfRange(r.ids(), b * r.length(), b * r.length() + r.promptLength()), "row " + b);
+            }
+            assertFalse(Arrays.equals(first, Arrays.copyOfRange(r.ids(), 4 * r.length(), 4 * r.length() + r.promptLength())),
+                    "rows 4-7 answer the second prompt");
+            java.util.Set<String> answers = new java.util.HashSet<>();
+            for (int b = 0; b < 4; b++) answers.add(Arrays.toString(Arrays.copyOfRange(r.ids(), b * r.length(), (b + 1) * r.length())));
+            assertTrue(answers.size() > 1, "a group's answers are sampled apart");
+        }
+        TrainingLoop.Result uninterrupted = PpoTrainer.train(whole);
+        assertEquals(8, uninterrupted.totalSteps());
+        PpoConfig resumed = config("grpo-lag", dir.resolve("resumed"), settings);
+        try (PpoTrainer trainer = new PpoTrainer(resumed)) {
+            assertFalse(trainer.run(4).finished());
+        }
+        assertFalse(java.nio.file.Files.exists(dir.resolve("resumed/checkpoint/reward_critic")), "no critics");
+        assertTrue(PpoTrainer.train(resumed).finished());
+        Map<String, HostTensor> a = ModelFiles.readWeights(uninterrupted.modelFolder());
+        Map<String, HostTensor> b = ModelFiles.readWeights(dir.resolve("resumed/model"));
+        for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), name);
+        List<Map<String, Double>> metrics = MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("whole/metrics.jsonl")));
+        assertEquals(metrics, MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("resumed/metrics.jsonl"))));
+        for (String part : List.of("reward_critic", "cost_critic")) assertFalse(java.nio.file.Files.exists(dir.resolve("whole").resolve(part)));
+        for (Map<String, Double> row : metrics) {
+            assertFalse(row.containsKey("train/reward_critic_loss") || row.containsKey("train/cost_critic_loss"), row.toString());
+            // a micro-batch is one whole group: its standardised scores average 0
+            assertEquals(0.0, row.get("train/reward_advantage"), 1e-5);
+            assertEquals(0.0, row.get("train/cost_advantage"), 1e-5);
+        }
+        assertEquals(0.0, metrics.get(0).get("train/kl_divergence"), 0.0, "the first rollout's actor is its reference");
+        double[] lambdas = metrics.stream().mapToDouble(row -> row.get("train/lambda")).toArray();
+        for (int i = 1; i < lambdas.length; i++) assertTrue(lambdas[i] > lambdas[i - 1], "costs near 0 > -1: " + Arrays.toString(lambdas));
+    }
+
+    @Test
     void ppoAndRewardShapingShareTheTrainer(@TempDir Path dir) throws Exception {
         PpoTrainer.train(config("ppo", dir.resolve("ppo"), "train_datasets=BeaverWorld-RL/train:8/-1"));
         Map<String, Double> ppo = MetricsLog.read(dir.resolve("ppo/metrics.jsonl")).get(0);
