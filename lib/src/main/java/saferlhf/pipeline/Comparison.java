@@ -119,7 +119,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             double seconds = trainingSeconds.get(policy).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
             if (Double.isFinite(seconds)) node.put("training_seconds", seconds); // else left out: unavailable
             node.put("needs", needs(stage));
-            node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping"));
+            node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping") || stage.equals("grpo_lag"));
             points.put(policy, new double[] {node.get("unsafe_rate_harmful").get("estimate").asDouble(),
                     node.get("helpfulness_benign").get("estimate").asDouble()});
         });
@@ -149,7 +149,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static double trainingSeconds(String stage, JsonNode wallSeconds) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
-        else if (stage.startsWith("shaping_")) stages.addAll(List.of("reward_model", "cost_model", stage));
+        else if (stage.startsWith("shaping_") || stage.equals("grpo_lag")) stages.addAll(List.of("reward_model", "cost_model", stage));
         else if (stage.startsWith("ppo_lag_round_")) {
             stages.addAll(List.of("reward_model", "cost_model"));
             int rounds = Integer.parseInt(stage.substring("ppo_lag_round_".length()));
@@ -172,7 +172,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     /** The trained models a policy's training reads besides SFT. */
     static String needs(String stage) {
         if (stage.equals("ppo")) return "reward model";
-        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping")) return "reward and cost models";
+        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || stage.equals("grpo_lag")) return "reward and cost models";
         return "none";
     }
 

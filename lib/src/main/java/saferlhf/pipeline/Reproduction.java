@@ -68,7 +68,8 @@ import saferlhf.util.JsonFiles;
  *                  {@code rounds.later_lambda_update}, {@code rounds.later_threshold})
  * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
  *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
- *                  {@code sacpo}), {@code bfpo} (from SFT); docs/methods.md
+ *                  {@code sacpo}), {@code bfpo} (from SFT), {@code grpo-lag} (the group-relative PPO-Lagrangian, from SFT
+ *                  with the reward and cost models); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
@@ -76,7 +77,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -217,6 +218,11 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         policies.add(new Policy("PPO", "ppo", PpoTrainer.modelFolder(ppo)));
         for (Rounds.Plan round : rounds) {
             policies.add(new Policy("PPO-Lag round " + round.round(), "ppo_lag_round_" + round.round(), round.policy()));
+        }
+        if (methods.contains("grpo-lag")) {
+            PpoConfig groupRelative = rl("grpo-lag", models, out.resolve("grpo-lag"), List.of());
+            stages.add(stage("grpo_lag", scoreModels, () -> PpoTrainer.isComplete(groupRelative), () -> PpoTrainer.ensureTrained(groupRelative)));
+            policies.add(new Policy("GRPO-Lag", "grpo_lag", PpoTrainer.modelFolder(groupRelative)));
         }
         for (double lambda : shapingLambdas(preset)) {
             PpoConfig shaping = rl("ppo-reward-shaping", models, out.resolve("shaping-lambda-" + lambda),
