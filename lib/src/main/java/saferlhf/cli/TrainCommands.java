@@ -104,6 +104,14 @@ final class TrainCommands {
         DpoConfig preset(String name) { return DpoConfig.preset(name, "sacpo"); }
     }
 
+    @Command(name = "mocan", mixinStandardHelpOptions = true,
+            description = "MoCAN (arXiv 2405.19544): lambda* from the dual on the SFT policy's answers scored by the reward "
+                    + "and cost models (output_dir/dual.json), then DPO on the pairs soft-labelled by r - lambda* c.")
+    static final class Mocan extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "mocan"); }
+    }
+
     /** PPO, PPO-Lagrangian and reward shaping share the trainer; the preset decides the algorithm. */
     abstract static class PpoStage extends StageCommand<PpoConfig> {
         @Override

@@ -69,7 +69,8 @@ import saferlhf.util.JsonFiles;
  * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
  *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
  *                  {@code sacpo}), {@code bfpo} (from SFT), {@code grpo-lag} (the group-relative PPO-Lagrangian, from SFT
- *                  with the reward and cost models); docs/methods.md
+ *                  with the reward and cost models), {@code mocan} (the dual on SFT's answers, then DPO on relabelled
+ *                  pairs); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
@@ -77,7 +78,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "mocan");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -242,6 +243,13 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                     "model_name_or_path=" + from, "output_dir=" + out.resolve(method[0])));
             stages.add(stage(name, List.of(method[2]), () -> TrainingLoop.isComplete(config), () -> DpoTrainer.ensureTrained(config)));
             policies.add(new Policy(method[1], name, TrainingLoop.modelFolder(config)));
+        }
+        if (methods.contains("mocan")) {
+            DpoConfig mocan = Configs.override(DpoConfig.preset(preset, "mocan"), concat(settingsOf(settings, "dpo"), s,
+                    "model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
+                    "cost_model_name_or_path=" + costModel, "output_dir=" + out.resolve("mocan")));
+            stages.add(stage("mocan", scoreModels, () -> TrainingLoop.isComplete(mocan), () -> DpoTrainer.ensureTrained(mocan)));
+            policies.add(new Policy("MoCAN", "mocan", TrainingLoop.modelFolder(mocan)));
         }
         if (methods.contains("p-sacpo")) {
             Path sacpo = out.resolve("sacpo").resolve("model"), merged = out.resolve("p-sacpo").resolve("model");

@@ -10,12 +10,14 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import saferlhf.KitPaths;
 import saferlhf.data.DataReader;
 import saferlhf.data.DataRecord;
 import saferlhf.data.PreferencePair;
 import saferlhf.data.PromptRecord;
 import saferlhf.model.CausalLM;
 import saferlhf.model.ModelFiles;
+import saferlhf.model.Scorer;
 import saferlhf.model.Tokenizer;
 
 /**
@@ -48,7 +50,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
 
     /**
      * A tokenized pair: the better and worse sequences, the first position where they differ (diverge_index) and its
-     * loss's per-pair number: SafeDPO's margin, BFPO's target, 0 for DPO.
+     * loss's per-pair number: SafeDPO's margin, BFPO's target, MoCAN's label, 0 for DPO.
      */
     record Pair(long[] better, long[] worse, int divergeIndex, float offset) {
         static Pair of(long[] better, long[] worse) { return of(better, worse, 0f); }
@@ -71,14 +73,13 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             // the tokenizer, config.json, the adapters' targets and the data first: bad input is refused before the models load
             this.tokenizer = Models.tokenizer(config.tokenizer(), config.modelNameOrPath());
             Models.checkBase("model_name_or_path", config.modelNameOrPath(), tokenizer, "lora_", config.lora());
-            this.train = tokenize(Data.preferences(config.trainDatasets(), config.seed()), config.trainDatasets());
-            Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
+            List<PreferencePair> trainRecords = Data.preferences(config.trainDatasets(), config.seed());
+            Data.requireSome(trainRecords, "train_datasets", config.trainDatasets(), "pairs");
             List<PreferencePair> heldOut = new ArrayList<>();
             for (DataRecord r : Data.load(config.evalDatasets(), config.seed())) {
                 if (r instanceof PreferencePair p) heldOut.add(p);
                 else evalPrompts.add(DataReader.toPrompt(r));
             }
-            this.evalPairs = tokenize(heldOut, config.evalDatasets());
             this.model = Models.causalLM(config.modelNameOrPath(), tokenizer, config.device(), config.seed(), config.lora() != null);
             if (config.lora() != null) {
                 model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
@@ -86,6 +87,10 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             } else {
                 this.reference = model.frozenCopy(frozenDtype);
             }
+            float[][] labels = config.algorithm().equals("mocan") ? mocanLabels(trainRecords, heldOut) : new float[2][];
+            this.train = tokenize(trainRecords, config.trainDatasets(), labels[0]);
+            Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
+            this.evalPairs = tokenize(heldOut, config.evalDatasets(), labels[1]);
         } catch (Throwable e) {
             close(); // try-with-resources never sees a trainer whose constructor threw
             throw e;
@@ -105,16 +110,34 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     }
 
     /**
+     * MoCAN's soft labels of the training and held-out pairs ({@link Mocan}): lambda* from the dual on the starting
+     * policy's answers (this trainer's policy before any step), then sigmoid(w(better) - w(worse)), w = r - lambda* c.
+     */
+    private float[][] mocanLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
+        ai.djl.Device device = saferlhf.model.Device.parse(config.device());
+        try (Scorer reward = Scorer.load("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()), device);
+             Scorer cost = Scorer.load("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath()), device)) {
+            double lambda = Mocan.dual(config, model, tokenizer, reward, cost, train.size() + heldOut.size()).lambda();
+            int batch = config.perDeviceEvalBatchSize();
+            return new float[][] {Mocan.labels(train, reward, cost, lambda, batch, config.maxLength()),
+                    Mocan.labels(heldOut, reward, cost, lambda, batch, config.maxLength())};
+        }
+    }
+
+    /**
      * Better = {@code better_response_id} (helpfulness), as the reference's PreferenceDataset, or
      * {@code safer_response_id} ({@code preference=safety}); for {@code safe-dpo} SafeDPO's order, both-unsafe pairs
      * dropped. Non-diverging pairs left out.
+     *
+     * @param labels MoCAN's label of each record (null for the other algorithms)
      */
-    private List<Pair> tokenize(List<PreferencePair> records, String datasets) {
+    private List<Pair> tokenize(List<PreferencePair> records, String datasets, float[] labels) {
         List<Pair> pairs = new ArrayList<>(records.size());
         int dropped = 0;
-        for (PreferencePair p : records) {
+        for (int i = 0; i < records.size(); i++) {
+            PreferencePair p = records.get(i);
             int better;
-            float offset = 0f;
+            float offset = labels == null ? 0f : labels[i];
             if (config.algorithm().equals("safe-dpo")) {
                 java.util.Optional<SafeDpo.Ordered> ordered = SafeDpo.order(p, config.safetyMargin());
                 if (ordered.isEmpty()) {
@@ -176,9 +199,11 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         float[] offsets = new float[n];
         for (int i = 0; i < n; i++) offsets[i] = pairs.get(i).offset();
         NDArray perPair = step.create(offsets);                                             // (n)
-        return config.algorithm().equals("bfpo")
-                ? PreferenceLosses.bfpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair)
-                : PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
+        return switch (config.algorithm()) {
+            case "bfpo" -> PreferenceLosses.bfpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
+            case "mocan" -> PreferenceLosses.softDpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
+            default -> PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
+        };
     }
 
     /** The frozen reference model's log-probabilities: its copy, or with LoRA the policy with its adapters off. */

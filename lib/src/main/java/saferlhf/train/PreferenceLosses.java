@@ -111,12 +111,6 @@ public final class PreferenceLosses {
     }
 
     /**
-     * DPO with a margin per pair (SafeDPO's (h_l - h_w) * Delta, {@link SafeDpo}):
-     * loss = mean_i -logsigmoid(scale_coeff * (better_log_ratio_i - worse_log_ratio_i) - margin_i).
-     *
-     * @param margins (n) the margins, or null for none (plain DPO)
-     */
-    /**
      * BFPO ({@link Bfpo}): loss = mean_i (better_log_ratio_i - worse_log_ratio_i - target_i)^2; the sample rewards as
      * DPO's (scale_coeff * log_ratio), for the same metrics.
      *
@@ -136,6 +130,12 @@ public final class PreferenceLosses {
         return new NDArray[] {logRatio.get("0:{}", n), logRatio.get("{}:", n)};
     }
 
+    /**
+     * DPO with a margin per pair (SafeDPO's (h_l - h_w) * Delta, {@link SafeDpo}):
+     * loss = mean_i -logsigmoid(scale_coeff * (better_log_ratio_i - worse_log_ratio_i) - margin_i).
+     *
+     * @param margins (n) the margins, or null for none (plain DPO)
+     */
     public static Dpo dpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray margins) {
         NDArray[] ratios = logRatios(logProbs, refLogProbs, window);
         NDArray better = ratios[0], worse = ratios[1];                                                  // (n)
@@ -143,6 +143,23 @@ public final class PreferenceLosses {
         NDArray logits = better.sub(worse).mul(scale);                                                  // (n)
         if (margins != null) logits = logits.sub(margins);
         NDArray loss = Nd.logSigmoid(logits).neg().mean();                                              // ()
+        return new Dpo(loss, better.mul(scale), worse.mul(scale));
+    }
+
+    /**
+     * DPO with soft labels (MoCAN's pseudo-preference loss, {@link Mocan}), p_i the probability that the better row is
+     * preferred: loss = mean_i -( p_i logsigmoid(z_i) + (1 - p_i) logsigmoid(-z_i) ),
+     * z_i = scale_coeff * (better_log_ratio_i - worse_log_ratio_i). With every p_i = 1 it is DPO's loss.
+     *
+     * @param labels (n) p_i in [0, 1]
+     */
+    public static Dpo softDpo(NDArray logProbs, NDArray refLogProbs, NDArray window, float scaleCoeff, NDArray labels) {
+        NDArray[] ratios = logRatios(logProbs, refLogProbs, window);
+        NDArray better = ratios[0], worse = ratios[1];                                                  // (n)
+        NDArray scale = Nd.scalar(logProbs.getManager(), scaleCoeff);
+        NDArray logits = better.sub(worse).mul(scale);                                                  // (n)
+        NDArray one = Nd.scalar(logProbs.getManager(), 1f);
+        NDArray loss = labels.mul(Nd.logSigmoid(logits)).add(one.sub(labels).mul(Nd.logSigmoid(logits.neg()))).neg().mean(); // ()
         return new Dpo(loss, better.mul(scale), worse.mul(scale));
     }
 }

@@ -156,6 +156,46 @@ class DpoTrainerTest {
     }
 
     @Test
+    void mocanSolvesItsDualOnceTrainsOnSoftLabelsAndResumesExactly(@TempDir Path dir) throws Exception {
+        Path tokenizerFile = saferlhf.KitPaths.beaverWorld().resolve("tokenizer.json");
+        try (saferlhf.model.Tokenizer tokenizer = saferlhf.model.Tokenizer.load(tokenizerFile);
+             saferlhf.model.ScoreModel reward = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
+                     saferlhf.model.ScoreType.REWARD, Device.cpu(), 2);
+             saferlhf.model.ScoreModel cost = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
+                     saferlhf.model.ScoreType.COST, Device.cpu(), 3)) {
+            ModelFiles.save(reward, tokenizer, dir.resolve("rm"));
+            ModelFiles.save(cost, tokenizer, dir.resolve("cm"));
+        }
+        String[] mocan = {"algorithm=mocan", "reward_model_name_or_path=" + dir.resolve("rm"), "cost_model_name_or_path=" + dir.resolve("cm"),
+                "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=4", "max_length=48"};
+        // a limit above every cost: lambda* = 0
+        DpoConfig loose = tiny(dir.resolve("loose"), concat(mocan, "threshold=100"));
+        TrainingLoop.Result trained = DpoTrainer.train(loose);
+        com.fasterxml.jackson.databind.JsonNode dual = saferlhf.util.JsonFiles.read(dir.resolve("loose/dual.json"));
+        assertEquals(0.0, dual.get("lambda").asDouble(), 0.0);
+        assertEquals(6, dual.get("prompts").asInt());
+        assertEquals(4, dual.get("samples_per_prompt").asInt());
+        assertEquals(64, dual.get("labelled_pairs").asInt(), "32 training and 32 held-out pairs");
+        assertTrue(trained.lastEval().get("eval/loss") < Math.log(2), "the soft-label loss falls from log 2: " + trained.lastEval());
+        // a limit just under the cost of the answers reweighted by reward alone (lambda 0): the dual needs a multiplier, and
+        // the reweighted cost meets the limit
+        double limit = dual.get("tilted_cost").asDouble() - 1e-3;
+        try (DpoTrainer trainer = new DpoTrainer(tiny(dir.resolve("tight"), concat(mocan, "threshold=" + limit)))) {
+            com.fasterxml.jackson.databind.JsonNode tight = saferlhf.util.JsonFiles.read(dir.resolve("tight/dual.json"));
+            assertTrue(tight.get("lambda").asDouble() > 0, tight.toString());
+            assertEquals(limit, tight.get("tilted_cost").asDouble(), 1e-6);
+        }
+        TrainingLoopTest.assertResumeIsExact(out -> tiny(out, concat(mocan, "threshold=100", "train_datasets=BeaverWorld/train:16/-1",
+                "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2")), DpoTrainer::new, dir.resolve("resume"), 3);
+    }
+
+    private static String[] concat(String[] first, String... more) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    @Test
     void aResumedRunEndsWithTheSameWeightsAsAnUninterruptedOne(@TempDir Path dir) throws Exception {
         TrainingLoop.Result whole = TrainingLoopTest.assertResumeIsExact(out -> tiny(out, "train_datasets=BeaverWorld/train:16/-1",
                 "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2"), DpoTrainer::new, dir, 3);

@@ -1,0 +1,198 @@
+package saferlhf.train;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import saferlhf.KitPaths;
+import saferlhf.data.PreferencePair;
+import saferlhf.data.PromptRecord;
+import saferlhf.data.SftRecord;
+import saferlhf.eval.PolicySamples;
+import saferlhf.model.CausalLM;
+import saferlhf.model.Generation;
+import saferlhf.model.Scorer;
+import saferlhf.model.Tokenizer;
+import saferlhf.util.AtomicFiles;
+import saferlhf.util.InputError;
+import saferlhf.util.JsonFiles;
+
+/**
+ * MoCAN, model-based constrained alignment via dualization (Huang et al., "One-Shot Safety Alignment for Large Language
+ * Models via Optimal Dualization", NeurIPS 2024, arXiv 2405.19544; the official code {@code shuoli90/CAN}: its
+ * {@code model_based_dual_trainer} notebook and {@code algorithms/cdpo/dpo.py}). The constrained problem
+ * max E[r] - beta KL(pi || pi_ref) subject to E_pi[c] <= d has the closed-form optimum
+ * pi_lambda ~ pi_ref exp((r - lambda c) / beta) for each lambda, so its dual is a function of one number:
+ * <pre>
+ * D(lambda)  = beta * mean_x log mean_k exp((r(x, y_k) - lambda (c(x, y_k) - d)) / beta)     y_k ~ pi_ref(.|x)
+ * D'(lambda) = d - E_{pi_lambda}[c],   E_{pi_lambda}[c] = mean_x sum_k softmax_k((r - lambda c) / beta) c(x, y_k)
+ * lambda*    = argmin_{lambda >= 0} D(lambda)
+ * </pre>
+ * Then one unconstrained alignment: DPO at the same beta on the preference pairs with soft labels from r - lambda* c,
+ * <pre>
+ * w       = r(x, y) - lambda* c(x, y)
+ * p_i     = sigmoid(w(better_i) - w(worse_i))
+ * loss    = mean_i -( p_i logsigmoid(beta h_i) + (1 - p_i) logsigmoid(-beta h_i) ),   h = better log-ratio - worse log-ratio
+ * </pre>
+ * whose optimum is pi_ref exp((r - lambda* c) / beta): the dual's pi_lambda*.
+ *
+ * <p>Where the kit chose (docs/methods.md): the constraint is PPO-Lagrangian's absolute cost limit d, not the paper's
+ * safety improvement b over the reference (the same constraint with b = E_ref[c] - d; dual.json records E_ref[c]);
+ * lambda* is found by bisection on D' (D is convex and E_{pi_lambda}[c] falls as lambda grows), where the official
+ * code runs projected gradient descent with step-halving restarts (the same minimiser); the labels are soft (the
+ * expectation of the loss), where the official code draws one Bernoulli(p_i) label per pair when it loads the data;
+ * the samples come from the starting policy at the config's sampling settings (the official: 128 answers to each of
+ * 1,000 prompts). The dual is solved once, before training, and kept in {@code output_dir/dual.json}, which a resumed
+ * run reads.
+ */
+public final class Mocan {
+    private Mocan() {}
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The upper end of the search for lambda*: a threshold that needs more is refused as out of the samples' reach. */
+    static final double LAMBDA_LIMIT = 1e4;
+
+    /** The dual's solution: lambda*, D(lambda*), the cost under pi_lambda* and under the reference (both estimated). */
+    public record Dual(double lambda, double value, double tiltedCost, double referenceCost) {}
+
+    /**
+     * E_{pi_lambda}[c]: each prompt's samples reweighted by softmax((r - lambda c) / beta), averaged over prompts.
+     *
+     * @param rewards (X, K) rewards of K samples for each of X prompts
+     * @param costs   (X, K) their costs
+     */
+    static double tiltedCost(double[][] rewards, double[][] costs, double lambda, double beta) {
+        double sum = 0;
+        for (int x = 0; x < rewards.length; x++) {
+            double[] logits = new double[rewards[x].length];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int k = 0; k < logits.length; k++) max = Math.max(max, logits[k] = (rewards[x][k] - lambda * costs[x][k]) / beta);
+            double weights = 0, weighted = 0;
+            for (int k = 0; k < logits.length; k++) {
+                double w = Math.exp(logits[k] - max);
+                weights += w;
+                weighted += w * costs[x][k];
+            }
+            sum += weighted / weights;
+        }
+        return sum / rewards.length;
+    }
+
+    /** D(lambda) = beta * mean_x log mean_k exp((r - lambda (c - d)) / beta), with the log-mean-exp shifted by its max. */
+    static double dualValue(double[][] rewards, double[][] costs, double lambda, double threshold, double beta) {
+        double sum = 0;
+        for (int x = 0; x < rewards.length; x++) {
+            int k = rewards[x].length;
+            double[] logits = new double[k];
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < k; i++) max = Math.max(max, logits[i] = (rewards[x][i] - lambda * (costs[x][i] - threshold)) / beta);
+            double mean = 0;
+            for (double l : logits) mean += Math.exp(l - max) / k;
+            sum += beta * (max + Math.log(mean));
+        }
+        return sum / rewards.length;
+    }
+
+    /**
+     * lambda* = argmin_{lambda >= 0} D(lambda): 0 when the reference's reweighting at lambda = 0 already meets the limit,
+     * else the root of D'(lambda) = d - E_{pi_lambda}[c] by bisection (to 1e-10). Refused when even lambda = 1e4 cannot
+     * bring the reweighted cost down to d: the samples hold no answers safe enough (sample more, or raise the threshold).
+     */
+    public static Dual solve(double[][] rewards, double[][] costs, double threshold, double beta) {
+        double referenceCost = 0; // E_ref[c]: the plain mean
+        for (double[] row : costs) for (double c : row) referenceCost += c / row.length / costs.length;
+        double low = 0, high = 1;
+        if (tiltedCost(rewards, costs, 0, beta) > threshold) {
+            while (tiltedCost(rewards, costs, high, beta) > threshold) {
+                if (high >= LAMBDA_LIMIT) {
+                    throw new InputError(String.format("mocan: no lambda up to %.0f brings the samples' cost to the threshold %.3f "
+                            + "(at that lambda: %.3f; under the reference: %.3f): the threshold is below what reweighting the "
+                            + "starting policy's answers can reach; raise threshold or sample more (dual_samples)",
+                            LAMBDA_LIMIT, threshold, tiltedCost(rewards, costs, high, beta), referenceCost));
+                }
+                low = high;
+                high *= 2;
+            }
+            while (high - low > 1e-10) {
+                double mid = (low + high) / 2;
+                if (tiltedCost(rewards, costs, mid, beta) > threshold) low = mid;
+                else high = mid;
+            }
+        } else {
+            high = 0;
+        }
+        return new Dual(high, dualValue(rewards, costs, high, threshold, beta), tiltedCost(rewards, costs, high, beta), referenceCost);
+    }
+
+    /** Each pair's label p = sigmoid(w(better) - w(worse)), w = r - lambda c. */
+    static float label(double betterReward, double betterCost, double worseReward, double worseCost, double lambda) {
+        double margin = (betterReward - lambda * betterCost) - (worseReward - lambda * worseCost);
+        return (float) (1 / (1 + Math.exp(-margin)));
+    }
+
+    /**
+     * lambda* for {@code config}'s run: read from {@code output_dir/dual.json} when a run before this one solved it, else
+     * solved now on {@code dual_samples} answers by {@code policy} (the starting policy, the reference) to each
+     * {@code dual_datasets} prompt, scored by the reward and cost models, and written there with what the run costs in
+     * samples and score-model calls ({@code pairs}: how many pairs the labels will score, two answers each).
+     */
+    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scorer reward, Scorer cost, int pairs) throws IOException {
+        Path file = KitPaths.resolve(config.outputDir()).resolve("dual.json");
+        if (Files.isRegularFile(file)) {
+            JsonNode saved = JsonFiles.read(file);
+            return new Dual(saved.get("lambda").asDouble(), saved.get("dual_value").asDouble(), saved.get("tilted_cost").asDouble(),
+                    saved.get("reference_cost").asDouble());
+        }
+        List<PromptRecord> prompts = Data.prompts(config.dualDatasets(), config.seed());
+        Data.requireSome(prompts, "dual_datasets", config.dualDatasets(), "prompts");
+        int k = config.dualSamples();
+        List<PromptRecord> repeated = new ArrayList<>(prompts.size() * k);
+        for (PromptRecord p : prompts) for (int i = 0; i < k; i++) repeated.add(p);
+        int maxPrompt = config.maxLength() / 2;
+        long started = System.nanoTime();
+        List<PolicySamples.Sample> samples = PolicySamples.generate(policy, tokenizer, repeated,
+                Generation.Config.sampling(config.maxLength() - maxPrompt, config.seed()), config.perDeviceEvalBatchSize(),
+                maxPrompt, config.maxLength());
+        float[] r = PolicySamples.endScores(samples, tokenizer, reward, config.perDeviceEvalBatchSize(), config.maxLength());
+        float[] c = PolicySamples.endScores(samples, tokenizer, cost, config.perDeviceEvalBatchSize(), config.maxLength());
+        double[][] rewards = new double[prompts.size()][k], costs = new double[prompts.size()][k];
+        for (int i = 0; i < r.length; i++) {
+            rewards[i / k][i % k] = r[i];
+            costs[i / k][i % k] = c[i];
+        }
+        Dual dual = solve(rewards, costs, config.threshold(), config.scaleCoeff());
+        ObjectNode json = JSON.createObjectNode();
+        json.put("lambda", dual.lambda());
+        json.put("dual_value", dual.value());
+        json.put("tilted_cost", dual.tiltedCost());
+        json.put("reference_cost", dual.referenceCost());
+        json.put("threshold", config.threshold());
+        json.put("beta", config.scaleCoeff());
+        json.put("prompts", prompts.size());
+        json.put("samples_per_prompt", k);
+        json.put("labelled_pairs", pairs);
+        json.put("seconds", (System.nanoTime() - started) / 1e9);
+        Files.createDirectories(file.getParent());
+        AtomicFiles.writeString(file, json.toPrettyString() + "\n");
+        System.out.printf("mocan: lambda* = %.4f from %d x %d answers (cost under the reference %.3f, reweighted %.3f, limit %.3f)%n",
+                dual.lambda(), prompts.size(), k, dual.referenceCost(), dual.tiltedCost(), config.threshold());
+        return dual;
+    }
+
+    /** The soft labels of {@code pairs} (better = {@code better_response_id}) under r - lambda c. */
+    static float[] labels(List<PreferencePair> pairs, Scorer reward, Scorer cost, double lambda, int batchSize, int maxLength) {
+        List<SftRecord> answers = new ArrayList<>(2 * pairs.size());
+        for (PreferencePair p : pairs) answers.add(new SftRecord(p.prompt(), p.response(p.betterResponseId())));
+        for (PreferencePair p : pairs) answers.add(new SftRecord(p.prompt(), p.response(1 - p.betterResponseId())));
+        float[] r = reward.endScores(answers, batchSize, maxLength), c = cost.endScores(answers, batchSize, maxLength);
+        int n = pairs.size();
+        float[] labels = new float[n];
+        for (int i = 0; i < n; i++) labels[i] = label(r[i], c[i], r[n + i], c[n + i], lambda);
+        return labels;
+    }
+}
