@@ -78,6 +78,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         GroundTruthJudge judge = new GroundTruthJudge();
         Map<String, Map<String, List<double[]>>> perPolicy = new LinkedHashMap<>(); // policy -> metric -> per seed
         Map<String, List<Double>> trainingSeconds = new LinkedHashMap<>();
+        Map<String, List<Cost>> trainingCosts = new LinkedHashMap<>();
         Map<String, String> stageOf = new LinkedHashMap<>();
         List<JsonNode> summaries = new ArrayList<>();
         for (Path run : runs) summaries.add(JsonFiles.read(run.resolve("summary.json")));
@@ -98,6 +99,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 metrics.computeIfAbsent("helpfulness_benign", k -> new ArrayList<>()).add(values.helpfulnessBenign());
                 metrics.computeIfAbsent("over_refusal_benign", k -> new ArrayList<>()).add(values.overRefusalBenign());
                 trainingSeconds.computeIfAbsent(policy, k -> new ArrayList<>()).add(trainingSeconds(stage, summary.path("wall_seconds")));
+                trainingCosts.computeIfAbsent(policy, k -> new ArrayList<>()).add(trainingCost(stage, runs.get(r)));
             }
         }
         perPolicy.values().removeIf(metrics -> metrics.get("unsafe_rate_harmful").size() < runs.size());
@@ -120,6 +122,10 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             if (Double.isFinite(seconds)) node.put("training_seconds", seconds); // else left out: unavailable
             node.put("needs", needs(stage));
             node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping") || stage.equals("grpo_lag"));
+            List<Cost> costs = trainingCosts.get(policy);
+            putMean(node, "responses_sampled", costs.stream().mapToDouble(Cost::responses));
+            putMean(node, "reward_model_calls", costs.stream().mapToDouble(Cost::rewardCalls));
+            putMean(node, "cost_model_calls", costs.stream().mapToDouble(Cost::costCalls));
             points.put(policy, new double[] {node.get("unsafe_rate_harmful").get("estimate").asDouble(),
                     node.get("helpfulness_benign").get("estimate").asDouble()});
         });
@@ -147,9 +153,24 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
      * one of them has no recorded time (a folder whose stages ran before the kit recorded them, or one at a time).
      */
     static double trainingSeconds(String stage, JsonNode wallSeconds) {
+        double sum = 0;
+        for (String s : trainingStages(stage)) {
+            double seconds = wallSeconds.path(s).asDouble(0);
+            if (!(seconds > 0)) return Double.NaN; // never timed: skipped in every run that wrote the summary
+            sum += seconds;
+        }
+        return sum;
+    }
+
+    /**
+     * The stages that train a policy beyond the shared SFT model: its own and those whose outputs it reads (PPO: the
+     * reward model; Safe RLHF's round k: the reward and cost models and every round up to k with its labelled samples
+     * and retrained models; SACPO: DPO; ...).
+     */
+    static List<String> trainingStages(String stage) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
-        else if (stage.startsWith("shaping_") || stage.equals("grpo_lag")) stages.addAll(List.of("reward_model", "cost_model", stage));
+        else if (stage.startsWith("shaping_") || stage.equals("grpo_lag") || stage.equals("mocan")) stages.addAll(List.of("reward_model", "cost_model", stage));
         else if (stage.startsWith("ppo_lag_round_")) {
             stages.addAll(List.of("reward_model", "cost_model"));
             int rounds = Integer.parseInt(stage.substring("ppo_lag_round_".length()));
@@ -160,19 +181,77 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         } else if (stage.equals("sacpo")) stages.addAll(List.of("dpo", "sacpo"));
         else if (stage.equals("p_sacpo")) stages.addAll(List.of("dpo", "sacpo", "p_sacpo"));
         else stages.add(stage); // sft, dpo, safe_dpo, bfpo
-        double sum = 0;
-        for (String s : stages) {
-            double seconds = wallSeconds.path(s).asDouble(0);
-            if (!(seconds > 0)) return Double.NaN; // never timed: skipped in every run that wrote the summary
-            sum += seconds;
-        }
+        return stages;
+    }
+
+    /**
+     * What a policy's training sampled and scored: answers generated (by the policy in training, by the SFT policy for
+     * MoCAN's dual, by the previous round's policy for a later round's labelled pairs) and reward- and cost-model calls
+     * (one per answer scored). Evaluations during training are not counted. NaN where a run's records are missing.
+     */
+    record Cost(double responses, double rewardCalls, double costCalls) {
+        static final Cost NONE = new Cost(0, 0, 0);
+
+        Cost plus(Cost o) { return new Cost(responses + o.responses, rewardCalls + o.rewardCalls, costCalls + o.costCalls); }
+    }
+
+    /** The sum of {@link #stageCost} over a policy's {@link #trainingStages} in the reproduction {@code run}. */
+    static Cost trainingCost(String stage, Path run) throws IOException {
+        Cost sum = Cost.NONE;
+        for (String s : trainingStages(stage)) sum = sum.plus(stageCost(s, Reproduction.stageFolder(run, s)));
         return sum;
+    }
+
+    /**
+     * One stage's samples and score-model calls, read from what it wrote: an RL run's {@code metrics.jsonl} (every
+     * rollout's answers are scored once by the reward model and, but for PPO, once by the cost model; each rl step logs
+     * its micro-batch's {@code time/sequences}, and a rollout is read {@code update_iters} times), MoCAN's
+     * {@code dual.json}, a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
+     * annotators, no model) and {@code threshold.json} (the answers its cost model scored to settle the threshold).
+     */
+    static Cost stageCost(String stage, Path folder) throws IOException {
+        if (folder == null) return Cost.NONE;
+        if (stage.equals("mocan")) {
+            JsonNode dual = JsonFiles.read(folder.resolve("dual.json"));
+            double sampled = dual.get("prompts").asDouble() * dual.get("samples_per_prompt").asDouble();
+            double calls = sampled + 2 * dual.path("labelled_pairs").asDouble(Double.NaN);
+            return new Cost(sampled, calls, calls);
+        }
+        if (stage.endsWith("_preference")) {
+            Path pairs = folder.resolve("preference/train.jsonl");
+            if (!java.nio.file.Files.isRegularFile(pairs)) return new Cost(Double.NaN, 0, 0);
+            try (var lines = java.nio.file.Files.lines(pairs)) {
+                return new Cost(2 * lines.filter(l -> !l.isBlank()).count(), 0, 0);
+            }
+        }
+        Path metrics = folder.resolve("metrics.jsonl"), arguments = folder.resolve("arguments.json");
+        if (!java.nio.file.Files.isRegularFile(metrics) || !java.nio.file.Files.isRegularFile(arguments)) {
+            return new Cost(Double.NaN, Double.NaN, Double.NaN);
+        }
+        JsonNode args = JsonFiles.read(arguments);
+        double sequences = 0;
+        for (Map<String, Double> row : saferlhf.train.MetricsLog.read(metrics)) sequences += row.getOrDefault("time/sequences", Double.NaN);
+        double sampled = sequences / args.get("update_iters").asDouble();
+        Cost cost = new Cost(sampled, sampled, args.get("algorithm").asText().equals("ppo") ? 0 : sampled);
+        Path threshold = folder.getParent().resolve("threshold.json"); // a later round's settled threshold
+        if (stage.startsWith("ppo_lag_round_") && java.nio.file.Files.isRegularFile(threshold)) {
+            cost = cost.plus(new Cost(0, 0, JsonFiles.read(threshold).get("answers").asDouble()));
+        }
+        return cost;
+    }
+
+    /** The mean over seeds under {@code field}, left out (unavailable) when a seed's value is missing. */
+    private static void putMean(ObjectNode node, String field, java.util.stream.DoubleStream perSeed) {
+        double mean = perSeed.average().orElse(Double.NaN);
+        if (Double.isFinite(mean)) node.put(field, mean);
     }
 
     /** The trained models a policy's training reads besides SFT. */
     static String needs(String stage) {
         if (stage.equals("ppo")) return "reward model";
-        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || stage.equals("grpo_lag")) return "reward and cost models";
+        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || stage.equals("grpo_lag") || stage.equals("mocan")) {
+            return "reward and cost models";
+        }
         return "none";
     }
 
@@ -191,7 +270,9 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 refusal = tech.tablesaw.api.StringColumn.create("over-refusal [95%]"),
                 front = tech.tablesaw.api.StringColumn.create("Pareto front"),
                 needs = tech.tablesaw.api.StringColumn.create("trained models it needs");
-        tech.tablesaw.api.StringColumn seconds = tech.tablesaw.api.StringColumn.create("training (s)");
+        tech.tablesaw.api.StringColumn seconds = tech.tablesaw.api.StringColumn.create("training (s)"),
+                sampled = tech.tablesaw.api.StringColumn.create("answers sampled"),
+                calls = tech.tablesaw.api.StringColumn.create("reward / cost model calls");
         summary.get("policies").fields().forEachRemaining(e -> {
             JsonNode p = e.getValue();
             policy.append(e.getKey());
@@ -200,10 +281,12 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             refusal.append(interval(p.get("over_refusal_benign"), 100, "%.1f%%"));
             front.append(p.get("pareto").asBoolean() ? "yes" : "");
             seconds.append(seconds(p));
+            sampled.append(count(p, "responses_sampled"));
+            calls.append(count(p, "reward_model_calls") + " / " + count(p, "cost_model_calls"));
             needs.append(p.get("needs").asText());
         });
         return tech.tablesaw.api.Table.create("the ground-truth judge's rates over seeds " + summary.get("seeds"), policy, unsafe,
-                helpful, refusal, front, seconds, needs);
+                helpful, refusal, front, seconds, sampled, calls, needs);
     }
 
     /** The plane: one point per policy (harmlessness, helpfulness), its 95% intervals as a cross, the front joined. */
@@ -246,13 +329,15 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         md.append(String.format(Locale.ROOT, "Preset `%s`, seeds %s. Every number was measured by this comparison; "
                 + "`summary.json` holds them all.%n%n", preset, summary.get("seeds")));
         md.append("| policy | unsafe on harmful prompts | helpfulness on benign prompts | over-refusal on benign | Pareto front | "
-                + "training (s) | trained models it needs | samples online |\n|---|---|---|---|---|---|---|---|\n");
+                + "training (s) | answers sampled | reward / cost model calls | trained models it needs | samples online |\n"
+                + "|---|---|---|---|---|---|---|---|---|---|\n");
         summary.get("policies").fields().forEachRemaining(e -> {
             JsonNode p = e.getValue();
-            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s |%n", e.getKey(),
+            md.append(String.format(Locale.ROOT, "| %s | %s | %s | %s | %s | %s | %s | %s / %s | %s | %s |%n", e.getKey(),
                     interval(p.get("unsafe_rate_harmful"), 100, "%.1f%%"), interval(p.get("helpfulness_benign"), 1, "%.2f"),
                     interval(p.get("over_refusal_benign"), 100, "%.1f%%"), p.get("pareto").asBoolean() ? "**yes**" : "",
-                    seconds(p), p.get("needs").asText(), p.get("samples_online").asBoolean() ? "yes" : "no"));
+                    seconds(p), count(p, "responses_sampled"), count(p, "reward_model_calls"), count(p, "cost_model_calls"),
+                    p.get("needs").asText(), p.get("samples_online").asBoolean() ? "yes" : "no"));
         });
         md.append("\nOn the Pareto front (no other policy both as safe and as helpful, one of them strictly): ")
                 .append(String.join(", ", front(summary))).append(".\n\n![the plane](plane.png)\n\n");
@@ -265,9 +350,14 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 places on another set of seeds. Training time is the wall time of the stages that train a policy beyond \
                 the shared SFT model (Safe RLHF's round k: the reward and cost models and every round up to k), each \
                 stage's own time, with other stages possibly running beside it; "unavailable" where a stage it needs was \
-                never timed (it ran before the kit recorded times, or on its own with `reproduce --stage`).
+                never timed (it ran before the kit recorded times, or on its own with `reproduce --stage`). Answers                 sampled and score-model calls count the same stages from what their runs wrote (mean over seeds): the                 answers generated for training (the RL rollouts; MoCAN's answers by SFT for its dual; a later round's                 labelled pairs, two answers each, labelled by BeaverWorld's annotators) and one call per answer scored                 by the reward or the cost model; evaluations during training are not counted.
                 """);
         return md.toString();
+    }
+
+    /** A count of the summary, or "unavailable" where a run's records were missing. */
+    private static String count(JsonNode policy, String field) {
+        return policy.has(field) ? String.format(Locale.ROOT, "%,.0f", policy.get(field).asDouble()) : "unavailable";
     }
 
     /** A policy's training seconds, or "unavailable" where a stage it needs was never timed. */

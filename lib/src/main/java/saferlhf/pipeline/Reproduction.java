@@ -176,7 +176,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         Path rewardModel = TrainingLoop.modelFolder(rm), costModel = TrainingLoop.modelFolder(cm);
         List<String> models = List.of(s, "actor_model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
                 "cost_model_name_or_path=" + costModel);
-        PpoConfig ppo = rl("ppo", models, out.resolve("ppo"), List.of());
+        PpoConfig ppo = rl("ppo", models, stageFolder(out, "ppo"), List.of());
         PpoConfig lagrangian = rl("ppo-lag", models, out.resolve("ppo-lag"), List.of());
         Map<String, String> roundSettings = new LinkedHashMap<>();
         for (String kv : settingsOf(settings, "rounds")) roundSettings.put(kv.substring(0, kv.indexOf('=')), kv.substring(kv.indexOf('=') + 1));
@@ -221,14 +221,14 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             policies.add(new Policy("PPO-Lag round " + round.round(), "ppo_lag_round_" + round.round(), round.policy()));
         }
         if (methods.contains("grpo-lag")) {
-            PpoConfig groupRelative = rl("grpo-lag", models, out.resolve("grpo-lag"), List.of());
+            PpoConfig groupRelative = rl("grpo-lag", models, stageFolder(out, "grpo_lag"), List.of());
             stages.add(stage("grpo_lag", scoreModels, () -> PpoTrainer.isComplete(groupRelative), () -> PpoTrainer.ensureTrained(groupRelative)));
             policies.add(new Policy("GRPO-Lag", "grpo_lag", PpoTrainer.modelFolder(groupRelative)));
         }
         for (double lambda : shapingLambdas(preset)) {
-            PpoConfig shaping = rl("ppo-reward-shaping", models, out.resolve("shaping-lambda-" + lambda),
-                    List.of("lambda_init=" + lambda, "lambda_max=" + Math.max(5.0, lambda)));
             String name = "shaping_lambda_" + lambda;
+            PpoConfig shaping = rl("ppo-reward-shaping", models, stageFolder(out, name),
+                    List.of("lambda_init=" + lambda, "lambda_max=" + Math.max(5.0, lambda)));
             stages.add(stage(name, scoreModels, () -> PpoTrainer.isComplete(shaping), () -> PpoTrainer.ensureTrained(shaping)));
             policies.add(new Policy("Shaping lambda=" + lambda, name, PpoTrainer.modelFolder(shaping)));
         }
@@ -247,7 +247,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         if (methods.contains("mocan")) {
             DpoConfig mocan = Configs.override(DpoConfig.preset(preset, "mocan"), concat(settingsOf(settings, "dpo"), s,
                     "model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
-                    "cost_model_name_or_path=" + costModel, "output_dir=" + out.resolve("mocan")));
+                    "cost_model_name_or_path=" + costModel, "output_dir=" + stageFolder(out, "mocan")));
             stages.add(stage("mocan", scoreModels, () -> TrainingLoop.isComplete(mocan), () -> DpoTrainer.ensureTrained(mocan)));
             policies.add(new Policy("MoCAN", "mocan", TrainingLoop.modelFolder(mocan)));
         }
@@ -264,6 +264,22 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                     () -> evaluate(partial, policy)));
         }
         return new Plan(out, sft, rm, cm, lagrangian, rounds, policies, new StageGraph(stages));
+    }
+
+    /**
+     * Where a stage of the reproduction in {@code out} writes the runs that sample answers (the RL runs, MoCAN's, and a
+     * later round's labelled samples and settled threshold: {@code rounds/round-k}); null for the stages that sample
+     * none (SFT, the score models, the DPO-shaped methods, the merge, the evaluations).
+     */
+    static Path stageFolder(Path out, String stage) {
+        if (stage.equals("ppo") || stage.equals("mocan")) return out.resolve(stage);
+        if (stage.equals("grpo_lag")) return out.resolve("grpo-lag");
+        if (stage.startsWith("shaping_lambda_")) return out.resolve("shaping-lambda-" + stage.substring("shaping_lambda_".length()));
+        if (stage.startsWith("ppo_lag_round_")) return out.resolve("rounds/round-" + stage.substring("ppo_lag_round_".length()) + "/ppo-lag");
+        if (stage.startsWith("round_") && stage.endsWith("_preference")) {
+            return out.resolve("rounds/round-" + stage.substring("round_".length(), stage.length() - "_preference".length()));
+        }
+        return null;
     }
 
     private static StageGraph.Stage stage(String name, List<String> after, java.util.function.BooleanSupplier complete,

@@ -46,6 +46,26 @@ class ComparisonTest {
         assertTrue(Double.isNaN(Comparison.trainingSeconds("shaping_lambda_1.0", wall)), "a stage never timed: unavailable, not 0");
         assertEquals("reward and cost models", Comparison.needs("ppo_lag_round_2"));
         assertEquals("none", Comparison.needs("safe_dpo"));
+        assertEquals(List.of("reward_model", "cost_model", "mocan"), Comparison.trainingStages("mocan"));
+        assertEquals(List.of("reward_model", "cost_model", "grpo_lag"), Comparison.trainingStages("grpo_lag"));
+        assertEquals("reward and cost models", Comparison.needs("mocan"));
+    }
+
+    @Test
+    void anRlRunsSamplesAreItsMicroBatchesOverTheTimesItReadsEachRollout(@TempDir Path dir) throws Exception {
+        // two rollouts of 8 answers, each read twice (update_iters 2) in micro-batches of 4: 8 rl steps of 4 sequences
+        Path run = dir.resolve("grpo-lag");
+        Files.createDirectories(run);
+        StringBuilder metrics = new StringBuilder();
+        for (int step = 1; step <= 8; step++) metrics.append("{\"step\": ").append(step).append(", \"time/sequences\": 4.0}\n");
+        Files.writeString(run.resolve("metrics.jsonl"), metrics);
+        Files.writeString(run.resolve("arguments.json"), "{\"algorithm\": \"grpo-lag\", \"update_iters\": 2}");
+        Comparison.Cost cost = Comparison.stageCost("grpo_lag", run);
+        assertEquals(new Comparison.Cost(16, 16, 16), cost);
+        Files.writeString(run.resolve("arguments.json"), "{\"algorithm\": \"ppo\", \"update_iters\": 2}");
+        assertEquals(new Comparison.Cost(16, 16, 0), Comparison.stageCost("ppo", run), "plain PPO scores no cost");
+        assertTrue(Double.isNaN(Comparison.stageCost("ppo", dir.resolve("missing")).responses()), "no records: unavailable");
+        assertEquals(Comparison.Cost.NONE, Comparison.stageCost("dpo", null));
     }
 
     @Test
@@ -76,6 +96,15 @@ class ComparisonTest {
         assertTrue(summary.toString().contains("\"pareto\":true"));
         assertTrue(policies.get("SafeDPO").get("training_seconds").asDouble() > 0);
         assertFalse(policies.get("SafeDPO").get("samples_online").asBoolean());
+        // what each trained on: PPO answered each of its RL prompts once an epoch and scored them with the reward model only
+        JsonNode ppoArguments = JsonFiles.read(dir.resolve("seed-5/ppo/arguments.json"));
+        double answered = saferlhf.train.Data.prompts(ppoArguments.get("train_datasets").asText(), 5).size() * ppoArguments.get("epochs").asDouble();
+        assertEquals(answered, policies.get("PPO").get("responses_sampled").asDouble());
+        assertEquals(answered, policies.get("PPO").get("reward_model_calls").asDouble());
+        assertEquals(0.0, policies.get("PPO").get("cost_model_calls").asDouble());
+        JsonNode lagrangian = policies.get("PPO-Lag round 1");
+        assertEquals(lagrangian.get("responses_sampled").asDouble(), lagrangian.get("cost_model_calls").asDouble());
+        assertEquals(0.0, policies.get("SafeDPO").get("responses_sampled").asDouble());
         String report = Files.readString(dir.resolve("report.md"));
         assertTrue(report.contains("| SafeDPO |") && report.contains("On the Pareto front"), report);
         assertTrue(Files.size(dir.resolve("plane.png")) > 1000);
