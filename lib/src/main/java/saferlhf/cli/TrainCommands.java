@@ -14,7 +14,7 @@ import saferlhf.train.TrainingLoop;
 
 /**
  * The training stages: {@code saferlhf sft}, {@code rm}, {@code cm}, {@code dpo}, {@code safe-dpo}, {@code sacpo}, {@code bfpo},
- * {@code ppo}, {@code ppo-lag}, {@code grpo-lag}, {@code ppo-shaping}.
+ * {@code ppo}, {@code ppo-lag}, {@code grpo-lag}, {@code repo}, {@code ppo-shaping}.
  */
 final class TrainCommands {
     private TrainCommands() {}
@@ -144,6 +144,14 @@ final class TrainCommands {
     static final class GrpoLag extends PpoStage {
         @Override
         PpoConfig preset(String name) { return PpoConfig.preset(name, "grpo-lag"); }
+    }
+
+    @Command(name = "repo", mixinStandardHelpOptions = true,
+            description = "RePO (arXiv 2410.19933, as the kit reads it: docs/methods.md): PPO-Lagrangian on each answer's "
+                    + "rectified cost max(0, cost - threshold), so that only answers over the limit are penalised.")
+    static final class Repo extends PpoStage {
+        @Override
+        PpoConfig preset(String name) { return PpoConfig.preset(name, "repo"); }
     }
 
     @Command(name = "ppo-shaping", mixinStandardHelpOptions = true,

@@ -121,7 +121,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             double seconds = trainingSeconds.get(policy).stream().mapToDouble(Double::doubleValue).average().orElse(Double.NaN);
             if (Double.isFinite(seconds)) node.put("training_seconds", seconds); // else left out: unavailable
             node.put("needs", needs(stage));
-            node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping") || stage.equals("grpo_lag"));
+            node.put("samples_online", stage.startsWith("ppo") || stage.startsWith("shaping") || List.of("grpo_lag", "repo").contains(stage));
             List<Cost> costs = trainingCosts.get(policy);
             putMean(node, "responses_sampled", costs.stream().mapToDouble(Cost::responses));
             putMean(node, "reward_model_calls", costs.stream().mapToDouble(Cost::rewardCalls));
@@ -170,7 +170,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static List<String> trainingStages(String stage) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
-        else if (stage.startsWith("shaping_") || stage.equals("grpo_lag") || stage.equals("mocan")) stages.addAll(List.of("reward_model", "cost_model", stage));
+        else if (stage.startsWith("shaping_") || List.of("grpo_lag", "repo", "mocan").contains(stage)) stages.addAll(List.of("reward_model", "cost_model", stage));
         else if (stage.startsWith("ppo_lag_round_")) {
             stages.addAll(List.of("reward_model", "cost_model"));
             int rounds = Integer.parseInt(stage.substring("ppo_lag_round_".length()));
@@ -249,7 +249,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     /** The trained models a policy's training reads besides SFT. */
     static String needs(String stage) {
         if (stage.equals("ppo")) return "reward model";
-        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || stage.equals("grpo_lag") || stage.equals("mocan")) {
+        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || List.of("grpo_lag", "repo", "mocan").contains(stage)) {
             return "reward and cost models";
         }
         return "none";

@@ -69,7 +69,7 @@ import saferlhf.util.JsonFiles;
  * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
  *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
  *                  {@code sacpo}), {@code bfpo} (from SFT), {@code grpo-lag} (the group-relative PPO-Lagrangian, from SFT
- *                  with the reward and cost models), {@code mocan} (the dual on SFT's answers, then DPO on relabelled
+ *                  with the reward and cost models), {@code repo} (RePO: PPO-Lagrangian on the rectified cost), {@code mocan} (the dual on SFT's answers, then DPO on relabelled
  *                  pairs); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
@@ -78,7 +78,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "mocan");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "repo", "mocan");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -220,10 +220,13 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         for (Rounds.Plan round : rounds) {
             policies.add(new Policy("PPO-Lag round " + round.round(), "ppo_lag_round_" + round.round(), round.policy()));
         }
-        if (methods.contains("grpo-lag")) {
-            PpoConfig groupRelative = rl("grpo-lag", models, stageFolder(out, "grpo_lag"), List.of());
-            stages.add(stage("grpo_lag", scoreModels, () -> PpoTrainer.isComplete(groupRelative), () -> PpoTrainer.ensureTrained(groupRelative)));
-            policies.add(new Policy("GRPO-Lag", "grpo_lag", PpoTrainer.modelFolder(groupRelative)));
+        // the RL methods since Safe RLHF, from SFT with the reward and cost models
+        for (String[] method : new String[][] {{"grpo-lag", "GRPO-Lag"}, {"repo", "RePO"}}) {
+            if (!methods.contains(method[0])) continue;
+            String name = method[0].replace('-', '_');
+            PpoConfig config = rl(method[0], models, stageFolder(out, name), List.of());
+            stages.add(stage(name, scoreModels, () -> PpoTrainer.isComplete(config), () -> PpoTrainer.ensureTrained(config)));
+            policies.add(new Policy(method[1], name, PpoTrainer.modelFolder(config)));
         }
         for (double lambda : shapingLambdas(preset)) {
             String name = "shaping_lambda_" + lambda;
@@ -272,7 +275,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
      * none (SFT, the score models, the DPO-shaped methods, the merge, the evaluations).
      */
     static Path stageFolder(Path out, String stage) {
-        if (stage.equals("ppo") || stage.equals("mocan")) return out.resolve(stage);
+        if (stage.equals("ppo") || stage.equals("mocan") || stage.equals("repo")) return out.resolve(stage);
         if (stage.equals("grpo_lag")) return out.resolve("grpo-lag");
         if (stage.startsWith("shaping_lambda_")) return out.resolve("shaping-lambda-" + stage.substring("shaping_lambda_".length()));
         if (stage.startsWith("ppo_lag_round_")) return out.resolve("rounds/round-" + stage.substring("ppo_lag_round_".length()) + "/ppo-lag");

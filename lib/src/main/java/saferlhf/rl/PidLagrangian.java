@@ -58,7 +58,7 @@ public final class PidLagrangian {
     /** The PID controller of a PPO-Lagrangian config. */
     public static PidLagrangian of(PpoConfig c) {
         return new PidLagrangian(c.pidKp(), c.pidKi(), c.pidKd(), c.pidDerivativeDelay(), c.pidProportionalEmaAlpha(), c.pidDerivativeEmaAlpha(),
-                c.threshold(), c.lambdaInit(), c.lambdaMax());
+                c.rectified() ? 0 : c.threshold(), c.lambdaInit(), c.lambdaMax()); // RePO: the violation's target is 0
     }
 
     /** The multiplier now: lambda_init before the first update. */

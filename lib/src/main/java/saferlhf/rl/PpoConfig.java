@@ -23,7 +23,9 @@ import saferlhf.train.Configs;
  *
  * @param algorithm                 {@code ppo} (reward only), {@code ppo-lag} (Safe RLHF), {@code ppo-reward-shaping}
  *                                  (reward - lambda_init * cost, lambda fixed) or {@code grpo-lag} (PPO-Lagrangian with
- *                                  group-relative advantages and no critics: {@link GroupRelative})
+ *                                  group-relative advantages and no critics: {@link GroupRelative}) or {@code repo}
+ *                                  (RePO: PPO-Lagrangian on each answer's rectified cost max(0, c - threshold);
+ *                                  {@link #rectified()})
  * @param actorModelNameOrPath      the SFT policy; the frozen reference model is a copy of it
  * @param rewardModelNameOrPath     the frozen reward model
  * @param costModelNameOrPath       the frozen cost model (unused by {@code ppo})
@@ -77,7 +79,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
                         double pidProportionalEmaAlpha, double pidDerivativeEmaAlpha, int groupSize)
         implements Configs.Validated {
 
-    public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping", "grpo-lag");
+    public static final List<String> ALGORITHMS = List.of("ppo", "ppo-lag", "ppo-reward-shaping", "grpo-lag", "repo");
     /** How PPO-Lagrangian updates its multiplier. */
     public static final List<String> LAMBDA_UPDATES = List.of("sgd", "pid");
     /** lambda_update and the PID settings of every preset: the reference's SGD; OmniSafe's CPPOPID values for PID. */
@@ -152,7 +154,14 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
 
     /** Whether lambda is learned (PPO-Lagrangian, group-relative or not) rather than fixed (reward shaping) or absent (PPO). */
     @JsonIgnore
-    public boolean learnsLambda() { return algorithm.equals("ppo-lag") || groupRelative(); }
+    public boolean learnsLambda() { return algorithm.equals("ppo-lag") || groupRelative() || rectified(); }
+
+    /**
+     * Whether the constraint is RePO's per-answer one ({@code repo}): the cost critic, the cost advantage and lambda see
+     * the rectified cost max(0, c - threshold) of each answer, whose target is 0.
+     */
+    @JsonIgnore
+    public boolean rectified() { return algorithm.equals("repo"); }
 
     /** Whether advantages are group-relative ({@link GroupRelative}: {@code grpo-lag}, no critics) rather than GAE over critics. */
     @JsonIgnore
@@ -179,6 +188,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      */
     public static PpoConfig full(String algorithm) {
         if (algorithm.equals("grpo-lag")) return groupRelative(full("ppo-lag"), "BeaverWorld-RL/train:0.5", "checkpoints/grpo-lag");
+        if (algorithm.equals("repo")) return Configs.override(full("ppo-lag"), List.of("algorithm=repo", "output_dir=checkpoints/repo"));
         String out = switch (algorithm) {
             case "ppo" -> "checkpoints/ppo";
             case "ppo-reward-shaping" -> "checkpoints/ppo-reward-shaping";
@@ -212,6 +222,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
         if (algorithm.equals("grpo-lag")) {
             return groupRelative(quick("ppo-lag"), "BeaverWorld-RL/train:0.125", "checkpoints/quick/grpo-lag");
         }
+        if (algorithm.equals("repo")) return Configs.override(quick("ppo-lag"), List.of("algorithm=repo", "output_dir=checkpoints/quick/repo"));
         return Configs.override(full(algorithm), List.of("actor_model_name_or_path=checkpoints/quick/sft/model",
                 "reward_model_name_or_path=checkpoints/quick/rm/model", "cost_model_name_or_path=checkpoints/quick/cm/model",
                 "train_datasets=BeaverWorld-RL/train:0.5", "epochs=1", "actor_lr=2e-4", "threshold=-1.5", "lambda_lr=0.03",
@@ -245,6 +256,7 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
      */
     public static PpoConfig paper(String algorithm) {
         if (algorithm.equals("grpo-lag")) return groupRelative(paper("ppo-lag"), "PKU-SafeRLHF/train", "checkpoints/paper/grpo-lag");
+        if (algorithm.equals("repo")) return Configs.override(paper("ppo-lag"), List.of("algorithm=repo", "output_dir=checkpoints/paper/repo"));
         String out = switch (algorithm) {
             case "ppo" -> "checkpoints/paper/ppo";
             case "ppo-reward-shaping" -> "checkpoints/paper/ppo-reward-shaping";

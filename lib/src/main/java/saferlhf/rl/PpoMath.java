@@ -89,6 +89,17 @@ public final class PpoMath {
         return lambdaMax > 0 ? Math.min(updated, Math.log(lambdaMax)) : updated;
     }
 
+    /**
+     * RePO's rectified cost of one answer, its violation of the per-answer constraint c <= d:
+     * <pre>
+     * C+ = max(0, c - d)
+     * </pre>
+     * 0 for every answer within the limit, however safe, so a safe answer is never pushed to be safer.
+     */
+    public static double rectifiedCost(double cost, double threshold) {
+        return Math.max(0, cost - threshold);
+    }
+
     /** PPO-Lagrangian's actor advantages: (A_r - lambda * A_c) / (1 + lambda). */
     public static float combinedAdvantage(float rewardAdvantage, float costAdvantage, double lambda) {
         return (float) ((rewardAdvantage - lambda * costAdvantage) / (1.0 + lambda));

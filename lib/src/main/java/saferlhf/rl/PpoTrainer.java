@@ -439,9 +439,11 @@ public final class PpoTrainer implements AutoCloseable {
         Map<String, Double> logged = new LinkedHashMap<>();
         // 1. the Lagrange multiplier, before the actor loss (the actor uses the new lambda)
         if (config.learnsLambda() && globalStep >= config.lambdaUpdateDelaySteps()) {
-            double episodeCost = episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0);
+            // RePO: the mean violation E[max(0, c - d)] against 0; the others: the mean cost against d
+            double episodeCost = episodeCosts.stream().mapToDouble(this::constrainedCost).average().orElse(0);
+            double threshold = config.rectified() ? 0 : config.threshold();
             if (pid != null) pid.update(episodeCost);
-            else logLambda = PpoMath.lagrangeMultiplierStep(logLambda, episodeCost, config.threshold(), config.lambdaLr(), config.lambdaMax());
+            else logLambda = PpoMath.lagrangeMultiplierStep(logLambda, episodeCost, threshold, config.lambdaLr(), config.lambdaMax());
         }
         double lambda = lambda();
 
@@ -484,7 +486,7 @@ public final class PpoTrainer implements AutoCloseable {
                 PpoMath.Gae costGae = null;
                 float[] costs = null;
                 if (config.learnsLambda()) {
-                    costs = PpoMath.klRegularizedScores(r.cost()[b], logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), true);
+                    costs = PpoMath.klRegularizedScores(constrainedCost(r.cost()[b]), logProbs, refLogProbs, mask, config.klCoeff(), config.clipRangeScore(), true);
                     costGae = PpoMath.gae(r.row(r.costValues(), b), costs, mask, start);
                 }
                 for (int j = 0; j < width; j++) {
@@ -570,6 +572,9 @@ public final class PpoTrainer implements AutoCloseable {
         if (costModel != null) {
             logged.put("train/cost", meanCost);
             logged.put("train/episode_cost", episodeCosts.stream().mapToDouble(Double::doubleValue).average().orElse(0));
+            if (config.rectified()) {
+                logged.put("train/episode_violation", episodeCosts.stream().mapToDouble(this::constrainedCost).average().orElse(0));
+            }
         }
         if (config.learnsLambda()) {
             logged.put("train/lambda", lambda);
@@ -591,6 +596,11 @@ public final class PpoTrainer implements AutoCloseable {
         logged.put("train/max_generated_length", maxLength);
         if (withPtx) logged.put("train/ptx_loss", ptxLoss);
         return logged;
+    }
+
+    /** The cost the constraint holds down: RePO's rectified max(0, c - threshold) ({@link PpoMath#rectifiedCost}), else c. */
+    private double constrainedCost(double cost) {
+        return config.rectified() ? PpoMath.rectifiedCost(cost, config.threshold()) : cost;
     }
 
     private double criticStep(ScoreModel critic, AdamW optimizer, Rollout r, int from, int to, int start, float[] oldValues,

@@ -45,6 +45,13 @@ class PpoMathTest {
     }
 
     @Test
+    void theRectifiedCostIsTheViolationOfTheLimitAndZeroWithinIt() {
+        assertEquals(0.5, PpoMath.rectifiedCost(-1.5, -2.0), 1e-12);
+        assertEquals(0.0, PpoMath.rectifiedCost(-2.5, -2.0), 0.0);
+        assertEquals(0.0, PpoMath.rectifiedCost(-2.0, -2.0), 0.0);
+    }
+
+    @Test
     void combinedAdvantageWeighsCostByLambda() {
         assertEquals(0f, PpoMath.combinedAdvantage(1f, 0.5f, 2.0), 1e-7f);   // (1 - 2 * 0.5) / 3
         assertEquals(1f, PpoMath.combinedAdvantage(1f, -1f, 1.0), 1e-7f);    // (1 + 1) / 2

@@ -180,6 +180,20 @@ class PpoTrainerTest {
         assertTrue(rising[0] > 1.0 && falling[0] < 1.0, "the first update already moves lambda away from lambda_init = 1");
     }
 
+    @Test
+    void repoPenalisesOnlyAnswersOverTheLimitSoItsLambdaNeverFalls(@TempDir Path dir) throws Exception {
+        // the random cost model's costs are near 0: with a limit of 1 no answer violates it and lambda stays at lambda_init
+        // (PPO-Lagrangian's falls there: lambdaRisesWhileTheCostIsAboveTheThresholdAndFallsBelowIt)
+        for (double lambda : lambdas(config("repo", dir.resolve("within"), "threshold=1"))) assertEquals(1.0, lambda, 1e-12);
+        // with a limit of -1 every answer violates it by c + 1: lambda rises on the mean violation
+        PpoConfig over = config("repo", dir.resolve("over"), "threshold=-1", "lambda_max=0");
+        double[] rising = lambdas(over);
+        for (int i = 1; i < rising.length; i++) assertTrue(rising[i] > rising[i - 1], Arrays.toString(rising));
+        for (Map<String, Double> row : MetricsLog.read(dir.resolve("over/metrics.jsonl"))) {
+            assertEquals(row.get("train/episode_cost") + 1, row.get("train/episode_violation"), 1e-9, "every cost is above -1");
+        }
+    }
+
     private static double[] lambdas(PpoConfig config) throws Exception {
         PpoTrainer.train(config);
         return MetricsLog.read(saferlhf.KitPaths.resolve(config.outputDir()).resolve("metrics.jsonl")).stream()
