@@ -112,6 +112,15 @@ final class TrainCommands {
         DpoConfig preset(String name) { return DpoConfig.preset(name, "mocan"); }
     }
 
+    @Command(name = "pecan", mixinStandardHelpOptions = true,
+            description = "PeCAN (arXiv 2405.19544): MoCAN with two DPO policies from the same SFT model for the reward and "
+                    + "cost models, helpfulness_model_name_or_path (`saferlhf dpo`) and safety_model_name_or_path (`saferlhf dpo "
+                    + "--set preference=safety --set output_dir=checkpoints/dpo-safety`).")
+    static final class Pecan extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "pecan"); }
+    }
+
     /** PPO, PPO-Lagrangian and reward shaping share the trainer; the preset decides the algorithm. */
     abstract static class PpoStage extends StageCommand<PpoConfig> {
         @Override

@@ -180,6 +180,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             }
         } else if (stage.equals("sacpo")) stages.addAll(List.of("dpo", "sacpo"));
         else if (stage.equals("p_sacpo")) stages.addAll(List.of("dpo", "sacpo", "p_sacpo"));
+        else if (stage.equals("pecan")) stages.addAll(List.of("dpo", "dpo_safety", "pecan"));
         else stages.add(stage); // sft, dpo, safe_dpo, bfpo
         return stages;
     }
@@ -205,17 +206,17 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     /**
      * One stage's samples and score-model calls, read from what it wrote: an RL run's {@code metrics.jsonl} (every
      * rollout's answers are scored once by the reward model and, but for PPO, once by the cost model; each rl step logs
-     * its micro-batch's {@code time/sequences}, and a rollout is read {@code update_iters} times), MoCAN's
-     * {@code dual.json}, a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
+     * its micro-batch's {@code time/sequences}, and a rollout is read {@code update_iters} times), MoCAN's and PeCAN's
+     * {@code dual.json} (PeCAN calls no score model: its scores are two DPO policies' log-ratios), a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
      * annotators, no model) and {@code threshold.json} (the answers its cost model scored to settle the threshold).
      */
     static Cost stageCost(String stage, Path folder) throws IOException {
         if (folder == null) return Cost.NONE;
-        if (stage.equals("mocan")) {
+        if (stage.equals("mocan") || stage.equals("pecan")) {
             JsonNode dual = JsonFiles.read(folder.resolve("dual.json"));
             double sampled = dual.get("prompts").asDouble() * dual.get("samples_per_prompt").asDouble();
-            double calls = sampled + 2 * dual.path("labelled_pairs").asDouble(Double.NaN);
-            return new Cost(sampled, calls, calls);
+            double mocan = sampled + 2 * dual.path("labelled_pairs").asDouble(Double.NaN); // a MoCAN dual.json without the counts
+            return new Cost(sampled, dual.path("reward_model_calls").asDouble(mocan), dual.path("cost_model_calls").asDouble(mocan));
         }
         if (stage.endsWith("_preference")) {
             Path pairs = folder.resolve("preference/train.jsonl");
@@ -248,6 +249,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
 
     /** The trained models a policy's training reads besides SFT. */
     static String needs(String stage) {
+        if (stage.equals("pecan")) return "two DPO policies";
         if (stage.equals("ppo")) return "reward model";
         if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || List.of("grpo_lag", "repo", "mocan").contains(stage)) {
             return "reward and cost models";

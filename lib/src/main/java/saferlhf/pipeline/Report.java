@@ -133,6 +133,8 @@ final class Report {
         if (policies.has("BFPO")) notes.add("**BFPO** (a squared loss whose target ranks safe-and-helpful over safe over unsafe)");
         if (policies.has("SACPO")) notes.add("**SACPO** (DPO on the safety preference from the DPO policy)");
         if (policies.has("RePO")) notes.add("**RePO** (PPO-Lagrangian on each answer's rectified cost max(0, c - d))");
+        if (policies.has("PeCAN")) notes.add("**PeCAN** (MoCAN with the DPO policies on helpfulness and on safety as implicit "
+                + "reward and cost)");
         if (policies.has("MoCAN")) notes.add("**MoCAN** (the dual solved on SFT's answers, then DPO on the pairs relabelled by "
                 + "r - lambda* c)");
         if (policies.has("GRPO-Lag")) notes.add("**GRPO-Lag** (PPO-Lagrangian with advantages standardised within groups of "

@@ -69,8 +69,10 @@ import saferlhf.util.JsonFiles;
  * @param methods   further methods trained and evaluated beside the reproduction's, from {@link #METHODS}: {@code safe-dpo}
  *                  (from SFT), {@code sacpo} (from DPO), {@code p-sacpo} (DPO and SACPO merged half and half; brings
  *                  {@code sacpo}), {@code bfpo} (from SFT), {@code grpo-lag} (the group-relative PPO-Lagrangian, from SFT
- *                  with the reward and cost models), {@code repo} (RePO: PPO-Lagrangian on the rectified cost), {@code mocan} (the dual on SFT's answers, then DPO on relabelled
- *                  pairs); docs/methods.md
+ *                  with the reward and cost models), {@code repo} (RePO: PPO-Lagrangian on the rectified cost, likewise),
+ *                  {@code mocan} (the dual on SFT's answers scored by the reward and cost models, then DPO on relabelled
+ *                  pairs), {@code pecan} (the same with the DPO policy and a DPO policy on the safety order, which it
+ *                  trains and evaluates too); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
@@ -78,7 +80,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "repo", "mocan");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "repo", "mocan", "pecan");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -254,6 +256,18 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             stages.add(stage("mocan", scoreModels, () -> TrainingLoop.isComplete(mocan), () -> DpoTrainer.ensureTrained(mocan)));
             policies.add(new Policy("MoCAN", "mocan", TrainingLoop.modelFolder(mocan)));
         }
+        if (methods.contains("pecan")) {
+            // PeCAN's safety policy: DPO on the safety order from SFT, beside the helpfulness DPO
+            DpoConfig safety = Configs.override(DpoConfig.preset(preset), concat(settingsOf(settings, "dpo"), s,
+                    "model_name_or_path=" + sftModel, "preference=safety", "output_dir=" + out.resolve("dpo-safety")));
+            stages.add(stage("dpo_safety", List.of("sft"), () -> TrainingLoop.isComplete(safety), () -> DpoTrainer.ensureTrained(safety)));
+            policies.add(new Policy("DPO on safety", "dpo_safety", TrainingLoop.modelFolder(safety)));
+            DpoConfig pecan = Configs.override(DpoConfig.preset(preset, "pecan"), concat(settingsOf(settings, "dpo"), s,
+                    "model_name_or_path=" + sftModel, "helpfulness_model_name_or_path=" + TrainingLoop.modelFolder(dpo),
+                    "safety_model_name_or_path=" + TrainingLoop.modelFolder(safety), "output_dir=" + stageFolder(out, "pecan")));
+            stages.add(stage("pecan", List.of("dpo", "dpo_safety"), () -> TrainingLoop.isComplete(pecan), () -> DpoTrainer.ensureTrained(pecan)));
+            policies.add(new Policy("PeCAN", "pecan", TrainingLoop.modelFolder(pecan)));
+        }
         if (methods.contains("p-sacpo")) {
             Path sacpo = out.resolve("sacpo").resolve("model"), merged = out.resolve("p-sacpo").resolve("model");
             stages.add(light("p_sacpo", List.of("dpo", "sacpo"), () -> ModelFiles.isComplete(merged),
@@ -275,7 +289,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
      * none (SFT, the score models, the DPO-shaped methods, the merge, the evaluations).
      */
     static Path stageFolder(Path out, String stage) {
-        if (stage.equals("ppo") || stage.equals("mocan") || stage.equals("repo")) return out.resolve(stage);
+        if (List.of("ppo", "mocan", "pecan", "repo").contains(stage)) return out.resolve(stage);
         if (stage.equals("grpo_lag")) return out.resolve("grpo-lag");
         if (stage.startsWith("shaping_lambda_")) return out.resolve("shaping-lambda-" + stage.substring("shaping_lambda_".length()));
         if (stage.startsWith("ppo_lag_round_")) return out.resolve("rounds/round-" + stage.substring("ppo_lag_round_".length()) + "/ppo-lag");

@@ -6,8 +6,8 @@ package saferlhf.train;
  * argument names in snake_case. The same trainer runs the DPO-shaped constrained-alignment methods published since
  * Safe RLHF ({@code algorithm}): {@code safe-dpo} ({@link SafeDpo}), SACPO's safety step ({@code sacpo}: DPO on the
  * safety preference from the helpfulness-DPO policy; see {@link #preset(String, String)}), {@code bfpo} ({@link Bfpo})
- * and {@code mocan} ({@link Mocan}: the dual solved first on the starting policy's samples, then DPO on the pairs
- * relabelled by r - lambda* c).
+ * {@code mocan} ({@link Mocan}: the dual solved first on the starting policy's samples, then DPO on the pairs
+ * relabelled by r - lambda* c) and {@code pecan} ({@link Pecan}: the same with two DPO policies for the models).
  *
  * <p>Deliberate difference, as for SFT and the score models: the reference fine-tunes a pretrained 7B policy with
  * lr 1e-6; BeaverWorld's presets start from the kit's tiny SFT model, which needs a larger learning rate to move: 5e-5,
@@ -29,16 +29,20 @@ package saferlhf.train;
  *                         memory, for a GPU (docs/gpu.md); the policy trains in fp32. Unused with adapters (no copy)
  * @param algorithm        {@code dpo} (the pairs as {@code preference} orders them), {@code safe-dpo} (SafeDPO: the
  *                         helpfulness order, reordered by safety, with {@code safety_margin}; {@link SafeDpo}),
- *                         {@code sacpo} (DPO on the safety order from the DPO policy), {@code bfpo} ({@link Bfpo}) or
- *                         {@code mocan} ({@link Mocan})
+ *                         {@code sacpo} (DPO on the safety order from the DPO policy), {@code bfpo} ({@link Bfpo}),
+ *                         {@code mocan} ({@link Mocan}) or {@code pecan} ({@link Pecan})
  * @param preference       which label orders a pair for {@code dpo}: {@code helpfulness} ({@code better_response_id},
  *                         the reference's) or {@code safety} ({@code safer_response_id}: SACPO's safety step)
  * @param safetyMargin     SafeDPO's Delta >= 0, subtracted inside the logsigmoid of pairs whose losing response is unsafe
  * @param rewardModelNameOrPath MoCAN: the reward model that scores the dual's samples and relabels the pairs
  * @param costModelNameOrPath   MoCAN: the cost model, likewise
  * @param threshold        MoCAN: the cost limit d of E_pi[c] <= d, on the cost model's scale (PPO-Lagrangian's threshold)
- * @param dualDatasets     MoCAN: the prompts whose answers by the starting policy estimate the dual
- * @param dualSamples      MoCAN: answers sampled per dual prompt
+ * @param dualDatasets     MoCAN and PeCAN: the prompts whose answers by the starting policy estimate the dual
+ * @param dualSamples      MoCAN and PeCAN: answers sampled per dual prompt
+ * @param helpfulnessModelNameOrPath PeCAN: the DPO policy on the helpfulness order, from the same starting model
+ * @param safetyModelNameOrPath      PeCAN: the DPO policy on the safety order ({@code preference=safety}), likewise
+ * @param safetyImprovement PeCAN: the margin b >= 0 by which the policy's implicit safety must exceed the starting
+ *                         policy's ({@link Pecan})
  */
 public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
@@ -47,10 +51,11 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                         int evalMaxNewTokens, double scaleCoeff, int loraRank, double loraAlpha, double loraDropout,
                         String loraTargetModules, String frozenDtype, String algorithm, String preference,
                         double safetyMargin, String rewardModelNameOrPath, String costModelNameOrPath, double threshold,
-                        String dualDatasets, int dualSamples) implements TrainingArguments {
+                        String dualDatasets, int dualSamples, String helpfulnessModelNameOrPath,
+                        String safetyModelNameOrPath, double safetyImprovement) implements TrainingArguments {
 
     /** The algorithms this trainer runs. */
-    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo", "bfpo", "mocan");
+    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo", "bfpo", "mocan", "pecan");
 
     @Override
     public void validate() {
@@ -67,10 +72,18 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
             throw new IllegalArgumentException(algorithm + " starts from the helpfulness order: preference must be helpfulness");
         }
         if (!(safetyMargin >= 0)) throw new IllegalArgumentException("safety_margin must be >= 0");
-        if (algorithm.equals("mocan")) {
-            if (!preference.equals("helpfulness")) throw new IllegalArgumentException("mocan relabels the pairs itself: preference must be helpfulness");
-            Configs.requireModel("reward_model_name_or_path", rewardModelNameOrPath);
-            Configs.requireModel("cost_model_name_or_path", costModelNameOrPath);
+        if (algorithm.equals("mocan") || algorithm.equals("pecan")) {
+            if (!preference.equals("helpfulness")) {
+                throw new IllegalArgumentException(algorithm + " relabels the pairs itself: preference must be helpfulness");
+            }
+            if (algorithm.equals("mocan")) {
+                Configs.requireModel("reward_model_name_or_path", rewardModelNameOrPath);
+                Configs.requireModel("cost_model_name_or_path", costModelNameOrPath);
+            } else {
+                Configs.requireModel("helpfulness_model_name_or_path", helpfulnessModelNameOrPath);
+                Configs.requireModel("safety_model_name_or_path", safetyModelNameOrPath);
+                if (!(safetyImprovement >= 0)) throw new IllegalArgumentException("safety_improvement must be >= 0");
+            }
             if (dualDatasets.isBlank()) throw new IllegalArgumentException("dual_datasets must be given: the prompts MoCAN's dual samples answers to");
             if (dualSamples < 2) throw new IllegalArgumentException("dual_samples must be >= 2 (answers per prompt for the dual)");
             if (!Double.isFinite(threshold)) throw new IllegalArgumentException("threshold must be a number");
@@ -84,7 +97,8 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
         return new DpoConfig("checkpoints/sft/model", "", "BeaverWorld/train",
                 "BeaverWorld/test,BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 2, 16, 64, 1, 5e-5, "cosine", 0.03,
                 0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32", "dpo", "helpfulness",
-                SafeDpo.DEFAULT_MARGIN, "checkpoints/rm/model", "checkpoints/cm/model", -2.0, "BeaverWorld-RL/train:0.25", 8);
+                SafeDpo.DEFAULT_MARGIN, "checkpoints/rm/model", "checkpoints/cm/model", -2.0, "BeaverWorld-RL/train:0.25", 8,
+                "checkpoints/dpo/model", "checkpoints/dpo-safety/model", Pecan.DEFAULT_IMPROVEMENT);
     }
 
     /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
@@ -93,7 +107,8 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "BeaverWorld/test:0.25,BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 5e-5,
                 "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32",
                 "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN, "checkpoints/quick/rm/model", "checkpoints/quick/cm/model", -1.5,
-                "BeaverWorld-RL/train:0.0625", 8);
+                "BeaverWorld-RL/train:0.0625", 8, "checkpoints/quick/dpo/model", "checkpoints/quick/dpo-safety/model",
+                Pecan.DEFAULT_IMPROVEMENT);
     }
 
     /**
@@ -112,7 +127,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
                 1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "", "float32", "dpo",
-                "helpfulness", SafeDpo.DEFAULT_MARGIN, "", "", 0.0, "PKU-SafeRLHF/train:1000/-1", 128);
+                "helpfulness", SafeDpo.DEFAULT_MARGIN, "", "", 0.0, "PKU-SafeRLHF/train:1000/-1", 128, "", "", Pecan.DEFAULT_IMPROVEMENT);
     }
 
     /**
@@ -127,8 +142,11 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      *   <li>{@code bfpo}: BFPO's squared loss with the official code's B1 3 and alpha 0.5, beta = scale_coeff 0.1;</li>
      *   <li>{@code mocan}: the dual on 8 answers to each of a quarter of the RL prompts (520; quick: 130), the cost limit
      *       PPO-Lagrangian's threshold (full -2, quick -1.5), beta = scale_coeff 0.1 in the dual and the loss (the
-     *       official code's). The paper preset samples 128 answers to each of 1,000 PKU-SafeRLHF prompts (the official code's) and needs the reward and
-     *       cost models and a threshold from the user.</li>
+     *       official code's). The paper preset samples 128 answers to each of 1,000 PKU-SafeRLHF prompts (the official
+     *       code's) and needs the reward and cost models and a threshold from the user;</li>
+     *   <li>{@code pecan}: the same dual prompts and answers, the helpfulness policy this preset's {@code dpo} run and the
+     *       safety policy a DPO run on the safety order from the same SFT model ({@code dpo-safety}), the safety
+     *       improvement b {@value Pecan#DEFAULT_IMPROVEMENT} (the official notebook's example margin).</li>
      * </ul>
      */
     public static DpoConfig preset(String name, String algorithm) {

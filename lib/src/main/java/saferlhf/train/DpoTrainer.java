@@ -87,7 +87,11 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             } else {
                 this.reference = model.frozenCopy(frozenDtype);
             }
-            float[][] labels = config.algorithm().equals("mocan") ? mocanLabels(trainRecords, heldOut) : new float[2][];
+            float[][] labels = switch (config.algorithm()) {
+                case "mocan" -> mocanLabels(trainRecords, heldOut);
+                case "pecan" -> pecanLabels(trainRecords, heldOut);
+                default -> new float[2][];
+            };
             this.train = tokenize(trainRecords, config.trainDatasets(), labels[0]);
             Data.requireSome(train, "train_datasets", config.trainDatasets(), "pairs");
             this.evalPairs = tokenize(heldOut, config.evalDatasets(), labels[1]);
@@ -118,9 +122,25 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         try (Scorer reward = Scorer.load("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()), device);
              Scorer cost = Scorer.load("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath()), device)) {
             double lambda = Mocan.dual(config, model, tokenizer, reward, cost, train.size() + heldOut.size()).lambda();
-            int batch = config.perDeviceEvalBatchSize();
-            return new float[][] {Mocan.labels(train, reward, cost, lambda, batch, config.maxLength()),
-                    Mocan.labels(heldOut, reward, cost, lambda, batch, config.maxLength())};
+            Mocan.Scores scores = Mocan.modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength());
+            return new float[][] {Mocan.labels(train, scores, lambda), Mocan.labels(heldOut, scores, lambda)};
+        }
+    }
+
+    /**
+     * PeCAN's soft labels ({@link Pecan}): lambda* from the dual on the starting policy's answers scored by the
+     * helpfulness and safety DPO policies' log-ratios to it, then the pairs labelled by the same implicit scores.
+     */
+    private float[][] pecanLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
+        try (CausalLM helpful = Models.causalLM(config.helpfulnessModelNameOrPath(), tokenizer, config.device(), config.seed());
+             CausalLM safe = Models.causalLM(config.safetyModelNameOrPath(), tokenizer, config.device(), config.seed())) {
+            Mocan.Scores scores = Pecan.scores(helpful, safe, this::referenceLogProbs, tokenizer, config.perDeviceEvalBatchSize(),
+                    config.maxLength());
+            com.fasterxml.jackson.databind.node.ObjectNode record = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode()
+                    .put("labelled_pairs", train.size() + heldOut.size()).put("reward_model_calls", 0).put("cost_model_calls", 0);
+            double beta = config.scaleCoeff(), b = config.safetyImprovement();
+            double lambda = Mocan.dual(config, model, tokenizer, scores, 1.0, reference -> reference - b / beta, record).lambda();
+            return new float[][] {Mocan.labels(train, scores, lambda), Mocan.labels(heldOut, scores, lambda)};
         }
     }
 

@@ -136,12 +136,37 @@ public final class Mocan {
     }
 
     /**
+     * What the dual and the labels weigh each answer by: a score the policy raises ("reward") and one the constraint
+     * holds down ("cost"). MoCAN: the reward and cost models' ({@link #modelScores}); PeCAN: the implicit ones of two DPO
+     * policies ({@link Pecan}).
+     */
+    interface Scores {
+        /** {rewards, costs} of the answers, each (n). */
+        double[][] of(List<PolicySamples.Sample> answers);
+    }
+
+    /** The reward and cost models' end scores of the answers: MoCAN's. */
+    static Scores modelScores(Scorer reward, Scorer cost, Tokenizer policy, int batchSize, int maxLength) {
+        return answers -> new double[][] {toDoubles(PolicySamples.endScores(answers, policy, reward, batchSize, maxLength)),
+                toDoubles(PolicySamples.endScores(answers, policy, cost, batchSize, maxLength))};
+    }
+
+    private static double[] toDoubles(float[] values) {
+        double[] out = new double[values.length];
+        for (int i = 0; i < values.length; i++) out[i] = values[i];
+        return out;
+    }
+
+    /**
      * lambda* for {@code config}'s run: read from {@code output_dir/dual.json} when a run before this one solved it, else
      * solved now on {@code dual_samples} answers by {@code policy} (the starting policy, the reference) to each
-     * {@code dual_datasets} prompt, scored by the reward and cost models, and written there with what the run costs in
-     * samples and score-model calls ({@code pairs}: how many pairs the labels will score, two answers each).
+     * {@code dual_datasets} prompt, and written there with {@code record} (what the run samples and scores).
+     *
+     * @param beta  the dual's temperature
+     * @param limit the cost limit, given the reference answers' mean cost (MoCAN: the threshold d whatever it is)
      */
-    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scorer reward, Scorer cost, int pairs) throws IOException {
+    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scores scores, double beta,
+                     java.util.function.DoubleUnaryOperator limit, ObjectNode record) throws IOException {
         Path file = KitPaths.resolve(config.outputDir()).resolve("dual.json");
         if (Files.isRegularFile(file)) {
             JsonNode saved = JsonFiles.read(file);
@@ -158,41 +183,58 @@ public final class Mocan {
         List<PolicySamples.Sample> samples = PolicySamples.generate(policy, tokenizer, repeated,
                 Generation.Config.sampling(config.maxLength() - maxPrompt, config.seed()), config.perDeviceEvalBatchSize(),
                 maxPrompt, config.maxLength());
-        float[] r = PolicySamples.endScores(samples, tokenizer, reward, config.perDeviceEvalBatchSize(), config.maxLength());
-        float[] c = PolicySamples.endScores(samples, tokenizer, cost, config.perDeviceEvalBatchSize(), config.maxLength());
+        double[][] scored = scores.of(samples);
         double[][] rewards = new double[prompts.size()][k], costs = new double[prompts.size()][k];
-        for (int i = 0; i < r.length; i++) {
-            rewards[i / k][i % k] = r[i];
-            costs[i / k][i % k] = c[i];
+        double referenceCost = 0;
+        for (int i = 0; i < samples.size(); i++) {
+            rewards[i / k][i % k] = scored[0][i];
+            costs[i / k][i % k] = scored[1][i];
+            referenceCost += scored[1][i] / samples.size();
         }
-        Dual dual = solve(rewards, costs, config.threshold(), config.scaleCoeff());
+        double threshold = limit.applyAsDouble(referenceCost);
+        Dual dual = solve(rewards, costs, threshold, beta);
         ObjectNode json = JSON.createObjectNode();
         json.put("lambda", dual.lambda());
         json.put("dual_value", dual.value());
         json.put("tilted_cost", dual.tiltedCost());
         json.put("reference_cost", dual.referenceCost());
-        json.put("threshold", config.threshold());
-        json.put("beta", config.scaleCoeff());
+        json.put("threshold", threshold);
+        json.put("beta", beta);
         json.put("prompts", prompts.size());
         json.put("samples_per_prompt", k);
-        json.put("labelled_pairs", pairs);
+        json.put("responses_sampled", samples.size());
+        json.setAll(record);
         json.put("seconds", (System.nanoTime() - started) / 1e9);
         Files.createDirectories(file.getParent());
         AtomicFiles.writeString(file, json.toPrettyString() + "\n");
-        System.out.printf("mocan: lambda* = %.4f from %d x %d answers (cost under the reference %.3f, reweighted %.3f, limit %.3f)%n",
-                dual.lambda(), prompts.size(), k, dual.referenceCost(), dual.tiltedCost(), config.threshold());
+        System.out.printf("%s: lambda* = %.4f from %d x %d answers (cost under the reference %.3f, reweighted %.3f, limit %.3f)%n",
+                config.algorithm(), dual.lambda(), prompts.size(), k, dual.referenceCost(), dual.tiltedCost(), threshold);
         return dual;
     }
 
-    /** The soft labels of {@code pairs} (better = {@code better_response_id}) under r - lambda c. */
-    static float[] labels(List<PreferencePair> pairs, Scorer reward, Scorer cost, double lambda, int batchSize, int maxLength) {
-        List<SftRecord> answers = new ArrayList<>(2 * pairs.size());
-        for (PreferencePair p : pairs) answers.add(new SftRecord(p.prompt(), p.response(p.betterResponseId())));
-        for (PreferencePair p : pairs) answers.add(new SftRecord(p.prompt(), p.response(1 - p.betterResponseId())));
-        float[] r = reward.endScores(answers, batchSize, maxLength), c = cost.endScores(answers, batchSize, maxLength);
+    /** MoCAN's dual: the reward and cost models score the answers, the limit is {@code threshold}, beta {@code scale_coeff}. */
+    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scorer reward, Scorer cost, int pairs) throws IOException {
+        long answers = (long) Data.prompts(config.dualDatasets(), config.seed()).size() * config.dualSamples();
+        ObjectNode record = JSON.createObjectNode().put("labelled_pairs", pairs)
+                .put("reward_model_calls", answers + 2L * pairs).put("cost_model_calls", answers + 2L * pairs);
+        return dual(config, policy, tokenizer, modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength()),
+                config.scaleCoeff(), reference -> config.threshold(), record);
+    }
+
+    /** The soft labels of {@code pairs} (better = {@code better_response_id}): sigmoid(w(better) - w(worse)), w = r - lambda c. */
+    static float[] labels(List<PreferencePair> pairs, Scores scores, double lambda) {
+        List<PolicySamples.Sample> answers = new ArrayList<>(2 * pairs.size());
+        for (PreferencePair p : pairs) answers.add(textAnswer(p, p.betterResponseId()));
+        for (PreferencePair p : pairs) answers.add(textAnswer(p, 1 - p.betterResponseId()));
+        double[][] scored = scores.of(answers);
         int n = pairs.size();
         float[] labels = new float[n];
-        for (int i = 0; i < n; i++) labels[i] = label(r[i], c[i], r[n + i], c[n + i], lambda);
+        for (int i = 0; i < n; i++) labels[i] = label(scored[0][i], scored[1][i], scored[0][n + i], scored[1][n + i], lambda);
         return labels;
+    }
+
+    /** A pair's response as an answer held as text (scored as (prompt, response) text). */
+    private static PolicySamples.Sample textAnswer(PreferencePair pair, int response) {
+        return new PolicySamples.Sample(new PromptRecord(pair.prompt()), pair.response(response), true, 0);
     }
 }

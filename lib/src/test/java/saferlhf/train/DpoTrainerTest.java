@@ -189,6 +189,45 @@ class DpoTrainerTest {
                 "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2")), DpoTrainer::new, dir.resolve("resume"), 3);
     }
 
+    @Test
+    void pecanSolvesItsDualOnTwoPoliciesLogRatiosWithoutScoreModels(@TempDir Path dir) throws Exception {
+        // two tiny random policies stand in for the DPO policies on helpfulness and on safety
+        try (saferlhf.model.Tokenizer tokenizer = saferlhf.model.Tokenizer.load(saferlhf.KitPaths.beaverWorld().resolve("tokenizer.json"));
+             CausalLM helpful = CausalLM.create(saferlhf.model.ModelConfig.tinyLlama(tokenizer.vocabSize()), Device.cpu(), 5);
+             CausalLM safe = CausalLM.create(saferlhf.model.ModelConfig.tinyLlama(tokenizer.vocabSize()), Device.cpu(), 6);
+             CausalLM reference = CausalLM.create(saferlhf.model.ModelConfig.tinyLlama(tokenizer.vocabSize()), Device.cpu(), 7)) {
+            ModelFiles.save(helpful, tokenizer, dir.resolve("helpful"));
+            ModelFiles.save(safe, tokenizer, dir.resolve("safe"));
+            // a log-ratio sums the response tokens only: the same answer alone or padded in a batch of longer ones
+            List<saferlhf.eval.PolicySamples.Sample> answers = new ArrayList<>();
+            for (saferlhf.data.PreferencePair p : Data.preferences("BeaverWorld/train:4/-1", 1)) {
+                answers.add(new saferlhf.eval.PolicySamples.Sample(new saferlhf.data.PromptRecord(p.prompt()), p.response0(), true, 0));
+            }
+            double[] batched = Pecan.logRatios(answers, helpful::logProbs, reference::logProbs, tokenizer, helpful.manager(), 4, 96);
+            for (int i = 0; i < answers.size(); i++) {
+                double alone = Pecan.logRatios(answers.subList(i, i + 1), helpful::logProbs, reference::logProbs, tokenizer,
+                        helpful.manager(), 1, 96)[0];
+                assertEquals(alone, batched[i], 1e-4, "answer " + i);
+                assertNotEquals(0.0, alone, "two different models");
+            }
+        }
+        String[] pecan = {"algorithm=pecan", "helpfulness_model_name_or_path=" + dir.resolve("helpful"),
+                "safety_model_name_or_path=" + dir.resolve("safe"), "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=4",
+                "max_length=48"};
+        DpoTrainer.train(tiny(dir.resolve("run"), concat(pecan, "safety_improvement=0.05")));
+        com.fasterxml.jackson.databind.JsonNode dual = saferlhf.util.JsonFiles.read(dir.resolve("run/dual.json"));
+        assertEquals(0, dual.get("reward_model_calls").asInt() + dual.get("cost_model_calls").asInt(), "no score model");
+        // the limit is the reference's mean "cost" -s less b / beta, and lambda* meets it (or 0 already does)
+        assertEquals(dual.get("reference_cost").asDouble() - 0.05 / 0.1, dual.get("threshold").asDouble(), 1e-9);
+        if (dual.get("lambda").asDouble() > 0) assertEquals(dual.get("threshold").asDouble(), dual.get("tilted_cost").asDouble(), 1e-6);
+        else assertTrue(dual.get("tilted_cost").asDouble() <= dual.get("threshold").asDouble(), dual.toString());
+        assertTrue(TrainingLoop.isComplete(tiny(dir.resolve("run"), concat(pecan, "safety_improvement=0.05"))));
+        // an improvement no reweighting of four answers a prompt can reach is refused, naming the threshold
+        saferlhf.util.InputError far = assertThrows(saferlhf.util.InputError.class,
+                () -> new DpoTrainer(tiny(dir.resolve("far"), concat(pecan, "safety_improvement=1000"))));
+        assertTrue(far.getMessage().contains("threshold"), far.getMessage());
+    }
+
     private static String[] concat(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));
