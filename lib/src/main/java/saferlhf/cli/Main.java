@@ -14,8 +14,10 @@ import saferlhf.Offline;
 @Command(name = "saferlhf", mixinStandardHelpOptions = true, version = "saferlhf 0.1.0",
         description = "Safe RLHF research kit: data, models, trainers and evaluation on the JVM.",
         subcommands = {DataCommand.class, TrainCommands.Sft.class, TrainCommands.RewardModel.class,
-                TrainCommands.CostModel.class, TrainCommands.Dpo.class, TrainCommands.SafeDpo.class, TrainCommands.Sacpo.class, TrainCommands.Bfpo.class, TrainCommands.Mocan.class, TrainCommands.Pecan.class,
-                TrainCommands.Ppo.class, TrainCommands.PpoLag.class, TrainCommands.GrpoLag.class, TrainCommands.Repo.class, TrainCommands.PpoShaping.class, RoundsCommand.class,
+                TrainCommands.CostModel.class, TrainCommands.Dpo.class, TrainCommands.SafeDpo.class, TrainCommands.Sacpo.class,
+                TrainCommands.Bfpo.class, TrainCommands.Mocan.class, TrainCommands.Pecan.class, TrainCommands.Cdpo.class,
+                TrainCommands.Ppo.class, TrainCommands.PpoLag.class, TrainCommands.GrpoLag.class, TrainCommands.Repo.class,
+                TrainCommands.PpoShaping.class, RoundsCommand.class,
                 ReproduceCommand.class, CompareCommand.class, SeedsCommand.class, EvalCommand.class, ChatCommand.class,
                 ServeCommand.class, BenchCommand.class, DeviceCommand.class, LoraCommand.class, MergeCommand.class,
                 CommandLine.HelpCommand.class})

@@ -121,6 +121,14 @@ final class TrainCommands {
         DpoConfig preset(String name) { return DpoConfig.preset(name, "pecan"); }
     }
 
+    @Command(name = "c-dpo", mixinStandardHelpOptions = true,
+            description = "C-DPO (arXiv 2403.02475, as the kit reads it: docs/methods.md): dual_iterations DPO runs on the pairs "
+                    + "ordered by r - lambda c, lambda <- max(0, lambda + lambda_lr (E[c] - threshold)) between them.")
+    static final class Cdpo extends DpoStage {
+        @Override
+        DpoConfig preset(String name) { return DpoConfig.preset(name, "c-dpo"); }
+    }
+
     /** PPO, PPO-Lagrangian and reward shaping share the trainer; the preset decides the algorithm. */
     abstract static class PpoStage extends StageCommand<PpoConfig> {
         @Override

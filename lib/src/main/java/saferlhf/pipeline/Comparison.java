@@ -170,7 +170,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static List<String> trainingStages(String stage) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
-        else if (stage.startsWith("shaping_") || List.of("grpo_lag", "repo", "mocan").contains(stage)) stages.addAll(List.of("reward_model", "cost_model", stage));
+        else if (stage.startsWith("shaping_") || List.of("grpo_lag", "repo", "mocan", "c_dpo").contains(stage)) stages.addAll(List.of("reward_model", "cost_model", stage));
         else if (stage.startsWith("ppo_lag_round_")) {
             stages.addAll(List.of("reward_model", "cost_model"));
             int rounds = Integer.parseInt(stage.substring("ppo_lag_round_".length()));
@@ -207,7 +207,8 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
      * One stage's samples and score-model calls, read from what it wrote: an RL run's {@code metrics.jsonl} (every
      * rollout's answers are scored once by the reward model and, but for PPO, once by the cost model; each rl step logs
      * its micro-batch's {@code time/sequences}, and a rollout is read {@code update_iters} times), MoCAN's and PeCAN's
-     * {@code dual.json} (PeCAN calls no score model: its scores are two DPO policies' log-ratios), a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
+     * {@code dual.json} (PeCAN calls no score model: its scores are two DPO policies' log-ratios), C-DPO's
+     * {@code lambda.json} (each iteration's relabelled pairs and the answers that estimate its cost), a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
      * annotators, no model) and {@code threshold.json} (the answers its cost model scored to settle the threshold).
      */
     static Cost stageCost(String stage, Path folder) throws IOException {
@@ -217,6 +218,14 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
             double sampled = dual.get("prompts").asDouble() * dual.get("samples_per_prompt").asDouble();
             double mocan = sampled + 2 * dual.path("labelled_pairs").asDouble(Double.NaN); // a MoCAN dual.json without the counts
             return new Cost(sampled, dual.path("reward_model_calls").asDouble(mocan), dual.path("cost_model_calls").asDouble(mocan));
+        }
+        if (stage.equals("c_dpo")) { // each iteration's relabelling and cost estimate, in lambda.json
+            Cost sum = Cost.NONE;
+            for (JsonNode i : JsonFiles.read(folder.resolve("lambda.json"))) {
+                sum = sum.plus(new Cost(i.get("responses_sampled").asDouble(), i.get("reward_model_calls").asDouble(),
+                        i.get("cost_model_calls").asDouble()));
+            }
+            return sum;
         }
         if (stage.endsWith("_preference")) {
             Path pairs = folder.resolve("preference/train.jsonl");
@@ -251,7 +260,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static String needs(String stage) {
         if (stage.equals("pecan")) return "two DPO policies";
         if (stage.equals("ppo")) return "reward model";
-        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || List.of("grpo_lag", "repo", "mocan").contains(stage)) {
+        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || List.of("grpo_lag", "repo", "mocan", "c_dpo").contains(stage)) {
             return "reward and cost models";
         }
         return "none";

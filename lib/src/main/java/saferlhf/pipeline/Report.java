@@ -135,6 +135,8 @@ final class Report {
         if (policies.has("RePO")) notes.add("**RePO** (PPO-Lagrangian on each answer's rectified cost max(0, c - d))");
         if (policies.has("PeCAN")) notes.add("**PeCAN** (MoCAN with the DPO policies on helpfulness and on safety as implicit "
                 + "reward and cost)");
+        if (policies.has("C-DPO")) notes.add("**C-DPO** (DPO on the pairs ordered by r - lambda c, lambda stepped on the "
+                + "policy's cost between runs)");
         if (policies.has("MoCAN")) notes.add("**MoCAN** (the dual solved on SFT's answers, then DPO on the pairs relabelled by "
                 + "r - lambda* c)");
         if (policies.has("GRPO-Lag")) notes.add("**GRPO-Lag** (PPO-Lagrangian with advantages standardised within groups of "

@@ -72,7 +72,8 @@ import saferlhf.util.JsonFiles;
  *                  with the reward and cost models), {@code repo} (RePO: PPO-Lagrangian on the rectified cost, likewise),
  *                  {@code mocan} (the dual on SFT's answers scored by the reward and cost models, then DPO on relabelled
  *                  pairs), {@code pecan} (the same with the DPO policy and a DPO policy on the safety order, which it
- *                  trains and evaluates too); docs/methods.md
+ *                  trains and evaluates too), {@code c-dpo} (DPO on pairs ordered by r - lambda c, with dual steps on
+ *                  lambda); docs/methods.md
  */
 public record Reproduction(String preset, String outputDir, long seed, List<String> settings, List<String> methods) {
 
@@ -80,7 +81,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     public static final List<String> KINDS = List.of("sft", "rm", "cm", "dpo", "rl", "rounds");
 
     /** The methods a reproduction can add to its own ({@code methods}). */
-    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "repo", "mocan", "pecan");
+    public static final List<String> METHODS = List.of("safe-dpo", "sacpo", "p-sacpo", "bfpo", "grpo-lag", "repo", "mocan", "pecan", "c-dpo");
 
     /** P-SACPO's merge weight q: the middle of the paper's 0.25, 0.5, 0.75. */
     public static final double P_SACPO_WEIGHT = 0.5;
@@ -249,12 +250,15 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             stages.add(stage(name, List.of(method[2]), () -> TrainingLoop.isComplete(config), () -> DpoTrainer.ensureTrained(config)));
             policies.add(new Policy(method[1], name, TrainingLoop.modelFolder(config)));
         }
-        if (methods.contains("mocan")) {
-            DpoConfig mocan = Configs.override(DpoConfig.preset(preset, "mocan"), concat(settingsOf(settings, "dpo"), s,
+        // the DPO-shaped methods that read the reward and cost models: MoCAN and C-DPO
+        for (String[] method : new String[][] {{"mocan", "MoCAN"}, {"c-dpo", "C-DPO"}}) {
+            if (!methods.contains(method[0])) continue;
+            String name = method[0].replace('-', '_');
+            DpoConfig config = Configs.override(DpoConfig.preset(preset, method[0]), concat(settingsOf(settings, "dpo"), s,
                     "model_name_or_path=" + sftModel, "reward_model_name_or_path=" + rewardModel,
-                    "cost_model_name_or_path=" + costModel, "output_dir=" + stageFolder(out, "mocan")));
-            stages.add(stage("mocan", scoreModels, () -> TrainingLoop.isComplete(mocan), () -> DpoTrainer.ensureTrained(mocan)));
-            policies.add(new Policy("MoCAN", "mocan", TrainingLoop.modelFolder(mocan)));
+                    "cost_model_name_or_path=" + costModel, "output_dir=" + stageFolder(out, name)));
+            stages.add(stage(name, scoreModels, () -> TrainingLoop.isComplete(config), () -> DpoTrainer.ensureTrained(config)));
+            policies.add(new Policy(method[1], name, TrainingLoop.modelFolder(config)));
         }
         if (methods.contains("pecan")) {
             // PeCAN's safety policy: DPO on the safety order from SFT, beside the helpfulness DPO
@@ -290,6 +294,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
      */
     static Path stageFolder(Path out, String stage) {
         if (List.of("ppo", "mocan", "pecan", "repo").contains(stage)) return out.resolve(stage);
+        if (stage.equals("c_dpo")) return out.resolve("c-dpo");
         if (stage.equals("grpo_lag")) return out.resolve("grpo-lag");
         if (stage.startsWith("shaping_lambda_")) return out.resolve("shaping-lambda-" + stage.substring("shaping_lambda_".length()));
         if (stage.startsWith("ppo_lag_round_")) return out.resolve("rounds/round-" + stage.substring("ppo_lag_round_".length()) + "/ppo-lag");

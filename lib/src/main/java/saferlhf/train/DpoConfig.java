@@ -7,7 +7,8 @@ package saferlhf.train;
  * Safe RLHF ({@code algorithm}): {@code safe-dpo} ({@link SafeDpo}), SACPO's safety step ({@code sacpo}: DPO on the
  * safety preference from the helpfulness-DPO policy; see {@link #preset(String, String)}), {@code bfpo} ({@link Bfpo})
  * {@code mocan} ({@link Mocan}: the dual solved first on the starting policy's samples, then DPO on the pairs
- * relabelled by r - lambda* c) and {@code pecan} ({@link Pecan}: the same with two DPO policies for the models).
+ * relabelled by r - lambda* c), {@code pecan} ({@link Pecan}: the same with two DPO policies for the models) and
+ * {@code c-dpo} ({@link ConstrainedDpo}: DPO on the pairs ordered by r - lambda c, with dual steps on lambda between runs).
  *
  * <p>Deliberate difference, as for SFT and the score models: the reference fine-tunes a pretrained 7B policy with
  * lr 1e-6; BeaverWorld's presets start from the kit's tiny SFT model, which needs a larger learning rate to move: 5e-5,
@@ -30,7 +31,7 @@ package saferlhf.train;
  * @param algorithm        {@code dpo} (the pairs as {@code preference} orders them), {@code safe-dpo} (SafeDPO: the
  *                         helpfulness order, reordered by safety, with {@code safety_margin}; {@link SafeDpo}),
  *                         {@code sacpo} (DPO on the safety order from the DPO policy), {@code bfpo} ({@link Bfpo}),
- *                         {@code mocan} ({@link Mocan}) or {@code pecan} ({@link Pecan})
+ *                         {@code mocan} ({@link Mocan}), {@code pecan} ({@link Pecan}) or {@code c-dpo} ({@link ConstrainedDpo})
  * @param preference       which label orders a pair for {@code dpo}: {@code helpfulness} ({@code better_response_id},
  *                         the reference's) or {@code safety} ({@code safer_response_id}: SACPO's safety step)
  * @param safetyMargin     SafeDPO's Delta >= 0, subtracted inside the logsigmoid of pairs whose losing response is unsafe
@@ -43,6 +44,11 @@ package saferlhf.train;
  * @param safetyModelNameOrPath      PeCAN: the DPO policy on the safety order ({@code preference=safety}), likewise
  * @param safetyImprovement PeCAN: the margin b >= 0 by which the policy's implicit safety must exceed the starting
  *                         policy's ({@link Pecan})
+ * @param referenceModelNameOrPath the frozen reference model; empty: {@code model_name_or_path} (the model it starts from)
+ * @param lagrangeMultiplier C-DPO: the lambda of r - lambda c that orders the pairs (of the first iteration)
+ * @param dualIterations   C-DPO: rounds of (DPO on the pairs ordered by r - lambda c, then lambda's dual step); 0: one run
+ *                         at {@code lagrange_multiplier}, fixed
+ * @param lambdaLr         C-DPO: the dual step lambda <- max(0, lambda + lambda_lr (E[c] - threshold))
  */
 public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDatasets, String evalDatasets, int maxLength,
                         int epochs, int perDeviceTrainBatchSize, int perDeviceEvalBatchSize, int gradientAccumulationSteps,
@@ -52,10 +58,11 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                         String loraTargetModules, String frozenDtype, String algorithm, String preference,
                         double safetyMargin, String rewardModelNameOrPath, String costModelNameOrPath, double threshold,
                         String dualDatasets, int dualSamples, String helpfulnessModelNameOrPath,
-                        String safetyModelNameOrPath, double safetyImprovement) implements TrainingArguments {
+                        String safetyModelNameOrPath, double safetyImprovement, String referenceModelNameOrPath,
+                        double lagrangeMultiplier, int dualIterations, double lambdaLr) implements TrainingArguments {
 
     /** The algorithms this trainer runs. */
-    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo", "bfpo", "mocan", "pecan");
+    public static final java.util.List<String> ALGORITHMS = java.util.List.of("dpo", "safe-dpo", "sacpo", "bfpo", "mocan", "pecan", "c-dpo");
 
     @Override
     public void validate() {
@@ -72,6 +79,20 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
             throw new IllegalArgumentException(algorithm + " starts from the helpfulness order: preference must be helpfulness");
         }
         if (!(safetyMargin >= 0)) throw new IllegalArgumentException("safety_margin must be >= 0");
+        if (!referenceModelNameOrPath.isBlank() && loraRank > 0) {
+            throw new IllegalArgumentException("reference_model_name_or_path with lora_rank > 0: with adapters the reference is the "
+                    + "model with its adapters off; leave reference_model_name_or_path empty");
+        }
+        if (algorithm.equals("c-dpo")) {
+            Configs.requireModel("reward_model_name_or_path", rewardModelNameOrPath);
+            Configs.requireModel("cost_model_name_or_path", costModelNameOrPath);
+            if (!(lagrangeMultiplier >= 0)) throw new IllegalArgumentException("lagrange_multiplier must be >= 0");
+            if (dualIterations < 0) throw new IllegalArgumentException("dual_iterations must be >= 0 (0: lagrange_multiplier fixed)");
+            if (!(lambdaLr >= 0)) throw new IllegalArgumentException("lambda_lr must be >= 0");
+            if (dualIterations > 0 && dualDatasets.isBlank()) {
+                throw new IllegalArgumentException("dual_datasets must be given: the prompts whose answers estimate each iteration's cost");
+            }
+        }
         if (algorithm.equals("mocan") || algorithm.equals("pecan")) {
             if (!preference.equals("helpfulness")) {
                 throw new IllegalArgumentException(algorithm + " relabels the pairs itself: preference must be helpfulness");
@@ -98,7 +119,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "BeaverWorld/test,BeaverWorld-Eval/benign,BeaverWorld-Eval/harmful", 96, 2, 16, 64, 1, 5e-5, "cosine", 0.03,
                 0.05, 1.0, 42, "checkpoints/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32", "dpo", "helpfulness",
                 SafeDpo.DEFAULT_MARGIN, "checkpoints/rm/model", "checkpoints/cm/model", -2.0, "BeaverWorld-RL/train:0.25", 8,
-                "checkpoints/dpo/model", "checkpoints/dpo-safety/model", Pecan.DEFAULT_IMPROVEMENT);
+                "checkpoints/dpo/model", "checkpoints/dpo-safety/model", Pecan.DEFAULT_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
 
     /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
@@ -108,7 +129,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32",
                 "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN, "checkpoints/quick/rm/model", "checkpoints/quick/cm/model", -1.5,
                 "BeaverWorld-RL/train:0.0625", 8, "checkpoints/quick/dpo/model", "checkpoints/quick/dpo-safety/model",
-                Pecan.DEFAULT_IMPROVEMENT);
+                Pecan.DEFAULT_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
 
     /**
@@ -127,7 +148,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
     public static DpoConfig paper() {
         return new DpoConfig("", "", "PKU-SafeRLHF/train", "PKU-SafeRLHF/test", 512, 2, 16, 16, 1, 1e-6, "cosine", 0.03, 0.05,
                 1.0, 42, "checkpoints/paper/dpo", "epoch", 1_000_000, 0, "auto", 128, 0.1, 0, 8, 0.0, "", "float32", "dpo",
-                "helpfulness", SafeDpo.DEFAULT_MARGIN, "", "", 0.0, "PKU-SafeRLHF/train:1000/-1", 128, "", "", Pecan.DEFAULT_IMPROVEMENT);
+                "helpfulness", SafeDpo.DEFAULT_MARGIN, "", "", 0.0, "PKU-SafeRLHF/train:1000/-1", 128, "", "", Pecan.DEFAULT_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
 
     /**
@@ -146,7 +167,9 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      *       code's) and needs the reward and cost models and a threshold from the user;</li>
      *   <li>{@code pecan}: the same dual prompts and answers, the helpfulness policy this preset's {@code dpo} run and the
      *       safety policy a DPO run on the safety order from the same SFT model ({@code dpo-safety}), the safety
-     *       improvement b {@value Pecan#DEFAULT_IMPROVEMENT} (the official notebook's example margin).</li>
+     *       improvement b {@value Pecan#DEFAULT_IMPROVEMENT} (the official notebook's example margin);</li>
+     *   <li>{@code c-dpo}: three iterations of one epoch each from lambda 1, dual step 1, each iteration's cost on two answers
+     *       to each dual prompt, the cost limit MoCAN's (the kit's choices: the paper's values could not be read).</li>
      * </ul>
      */
     public static DpoConfig preset(String name, String algorithm) {
@@ -159,6 +182,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
             changes.addAll(java.util.List.of("preference=safety", "scale_coeff=0.05",
                     "model_name_or_path=" + dpo.outputDir() + "/model"));
         }
+        if (algorithm.equals("c-dpo")) changes.addAll(java.util.List.of("epochs=1", "dual_samples=2"));
         return Configs.override(dpo, changes);
     }
 

@@ -84,12 +84,17 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             if (config.lora() != null) {
                 model.attachLora(config.lora(), config.modelNameOrPath(), config.seed());
                 this.reference = null; // the reference model is the policy with its adapters switched off
+            } else if (!config.referenceModelNameOrPath().isBlank()) {
+                try (CausalLM given = Models.causalLM(config.referenceModelNameOrPath(), tokenizer, config.device(), config.seed())) {
+                    this.reference = given.frozenCopy(frozenDtype);
+                }
             } else {
                 this.reference = model.frozenCopy(frozenDtype);
             }
             float[][] labels = switch (config.algorithm()) {
                 case "mocan" -> mocanLabels(trainRecords, heldOut);
                 case "pecan" -> pecanLabels(trainRecords, heldOut);
+                case "c-dpo" -> cdpoLabels(trainRecords, heldOut);
                 default -> new float[2][];
             };
             this.train = tokenize(trainRecords, config.trainDatasets(), labels[0]);
@@ -103,6 +108,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
 
     /** Trains (or resumes) with {@code config} and returns how the run ended; the policy is in {@code output_dir/model}. */
     public static TrainingLoop.Result train(DpoConfig config) throws IOException {
+        if (config.algorithm().equals("c-dpo") && config.dualIterations() > 0) return ConstrainedDpo.train(config);
         try (DpoTrainer trainer = new DpoTrainer(config)) {
             return TrainingLoop.run(config, trainer);
         }
@@ -124,6 +130,17 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
             double lambda = Mocan.dual(config, model, tokenizer, reward, cost, train.size() + heldOut.size()).lambda();
             Mocan.Scores scores = Mocan.modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength());
             return new float[][] {Mocan.labels(train, scores, lambda), Mocan.labels(heldOut, scores, lambda)};
+        }
+    }
+
+    /** C-DPO's labels ({@link ConstrainedDpo}): sigmoid(w(better) - w(worse)), w = r - lambda c, at {@code lagrange_multiplier}. */
+    private float[][] cdpoLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
+        ai.djl.Device device = saferlhf.model.Device.parse(config.device());
+        try (Scorer reward = Scorer.load("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()), device);
+             Scorer cost = Scorer.load("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath()), device)) {
+            Mocan.Scores scores = Mocan.modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength());
+            return new float[][] {Mocan.labels(train, scores, config.lagrangeMultiplier()),
+                    Mocan.labels(heldOut, scores, config.lagrangeMultiplier())};
         }
     }
 
@@ -157,7 +174,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         for (int i = 0; i < records.size(); i++) {
             PreferencePair p = records.get(i);
             int better;
-            float offset = labels == null ? 0f : labels[i];
+            float offset = labels == null || config.algorithm().equals("c-dpo") ? 0f : labels[i];
             if (config.algorithm().equals("safe-dpo")) {
                 java.util.Optional<SafeDpo.Ordered> ordered = SafeDpo.order(p, config.safetyMargin());
                 if (ordered.isEmpty()) {
@@ -168,6 +185,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
                 offset = (float) ordered.get().margin();
             } else {
                 better = config.preference().equals("safety") ? p.saferResponseId() : p.betterResponseId();
+                if (config.algorithm().equals("c-dpo") && labels[i] < 0.5f) better = 1 - better; // ordered by r - lambda c
                 if (config.algorithm().equals("bfpo")) offset = (float) Bfpo.target(p, config.scaleCoeff());
             }
             Pair pair = Pair.of(tokenizer.encodeSft(p.prompt(), p.response(better), config.maxLength()).ids(),

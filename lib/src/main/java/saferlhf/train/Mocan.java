@@ -176,13 +176,8 @@ public final class Mocan {
         List<PromptRecord> prompts = Data.prompts(config.dualDatasets(), config.seed());
         Data.requireSome(prompts, "dual_datasets", config.dualDatasets(), "prompts");
         int k = config.dualSamples();
-        List<PromptRecord> repeated = new ArrayList<>(prompts.size() * k);
-        for (PromptRecord p : prompts) for (int i = 0; i < k; i++) repeated.add(p);
-        int maxPrompt = config.maxLength() / 2;
         long started = System.nanoTime();
-        List<PolicySamples.Sample> samples = PolicySamples.generate(policy, tokenizer, repeated,
-                Generation.Config.sampling(config.maxLength() - maxPrompt, config.seed()), config.perDeviceEvalBatchSize(),
-                maxPrompt, config.maxLength());
+        List<PolicySamples.Sample> samples = answers(config, policy, tokenizer, prompts, config.seed());
         double[][] scored = scores.of(samples);
         double[][] rewards = new double[prompts.size()][k], costs = new double[prompts.size()][k];
         double referenceCost = 0;
@@ -210,6 +205,19 @@ public final class Mocan {
         System.out.printf("%s: lambda* = %.4f from %d x %d answers (cost under the reference %.3f, reweighted %.3f, limit %.3f)%n",
                 config.algorithm(), dual.lambda(), prompts.size(), k, dual.referenceCost(), dual.tiltedCost(), threshold);
         return dual;
+    }
+
+    /**
+     * {@code dual_samples} answers by {@code policy} to each prompt, in prompt order (each prompt's answers together),
+     * sampled at temperature 1 with top-k 50, prompts cut to half of {@code max_length}.
+     */
+    static List<PolicySamples.Sample> answers(DpoConfig config, CausalLM policy, Tokenizer tokenizer, List<PromptRecord> prompts,
+                                              long seed) {
+        List<PromptRecord> repeated = new ArrayList<>(prompts.size() * config.dualSamples());
+        for (PromptRecord p : prompts) for (int i = 0; i < config.dualSamples(); i++) repeated.add(p);
+        int maxPrompt = config.maxLength() / 2;
+        return PolicySamples.generate(policy, tokenizer, repeated, Generation.Config.sampling(config.maxLength() - maxPrompt, seed),
+                config.perDeviceEvalBatchSize(), maxPrompt, config.maxLength());
     }
 
     /** MoCAN's dual: the reward and cost models score the answers, the limit is {@code threshold}, beta {@code scale_coeff}. */

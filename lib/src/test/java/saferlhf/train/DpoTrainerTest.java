@@ -6,6 +6,7 @@ import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -157,15 +158,7 @@ class DpoTrainerTest {
 
     @Test
     void mocanSolvesItsDualOnceTrainsOnSoftLabelsAndResumesExactly(@TempDir Path dir) throws Exception {
-        Path tokenizerFile = saferlhf.KitPaths.beaverWorld().resolve("tokenizer.json");
-        try (saferlhf.model.Tokenizer tokenizer = saferlhf.model.Tokenizer.load(tokenizerFile);
-             saferlhf.model.ScoreModel reward = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
-                     saferlhf.model.ScoreType.REWARD, Device.cpu(), 2);
-             saferlhf.model.ScoreModel cost = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
-                     saferlhf.model.ScoreType.COST, Device.cpu(), 3)) {
-            ModelFiles.save(reward, tokenizer, dir.resolve("rm"));
-            ModelFiles.save(cost, tokenizer, dir.resolve("cm"));
-        }
+        scoreModels(dir);
         String[] mocan = {"algorithm=mocan", "reward_model_name_or_path=" + dir.resolve("rm"), "cost_model_name_or_path=" + dir.resolve("cm"),
                 "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=4", "max_length=48"};
         // a limit above every cost: lambda* = 0
@@ -226,6 +219,55 @@ class DpoTrainerTest {
         saferlhf.util.InputError far = assertThrows(saferlhf.util.InputError.class,
                 () -> new DpoTrainer(tiny(dir.resolve("far"), concat(pecan, "safety_improvement=1000"))));
         assertTrue(far.getMessage().contains("threshold"), far.getMessage());
+    }
+
+    @Test
+    void cdpoTakesDualStepsBetweenDpoRunsAgainstTheStartingReferenceAndResumes(@TempDir Path dir) throws Exception {
+        scoreModels(dir);
+        String[] cdpo = {"algorithm=c-dpo", "reward_model_name_or_path=" + dir.resolve("rm"), "cost_model_name_or_path=" + dir.resolve("cm"),
+                "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=2", "max_length=48", "dual_iterations=2", "lambda_lr=2",
+                "threshold=-1", "epochs=1", "train_datasets=BeaverWorld/train:16/-1", "eval_strategy=no"};
+        DpoConfig config = tiny(dir.resolve("run"), cdpo);
+        TrainingLoop.Result result = DpoTrainer.train(config);
+        assertTrue(TrainingLoop.isComplete(config), "the last iteration's policy in output_dir/model");
+        com.fasterxml.jackson.databind.JsonNode history = saferlhf.util.JsonFiles.read(dir.resolve("run/lambda.json"));
+        assertEquals(2, history.size());
+        double lambda = 1.0; // lagrange_multiplier of the preset
+        for (com.fasterxml.jackson.databind.JsonNode entry : history) {
+            assertEquals(lambda, entry.get("lambda").asDouble(), 1e-12);
+            double cost = entry.get("expected_cost").asDouble();
+            assertTrue(cost > -1, "the random cost model's costs are near 0, above the limit -1: " + cost);
+            lambda = Math.max(0, lambda + 2 * (cost + 1));
+            assertEquals(lambda, entry.get("next_lambda").asDouble(), 1e-12, "lambda <- max(0, lambda + lr (E[c] - d))");
+        }
+        assertEquals(history.get(0).get("next_lambda").asDouble(),
+                saferlhf.util.JsonFiles.read(dir.resolve("run/iteration-2/arguments.json")).get("lagrange_multiplier").asDouble(), 1e-12);
+        // iteration 2 starts from iteration 1's policy but keeps the starting model as its reference: no longer log 2
+        DpoConfig second = Configs.load(dir.resolve("run/iteration-2/arguments.json"), DpoConfig.quick());
+        try (DpoTrainer trainer = new DpoTrainer(Configs.override(second, List.of("output_dir=" + dir.resolve("probe"),
+                "eval_datasets=BeaverWorld/train:32/-1")))) {
+            assertNotEquals(Math.log(2), trainer.evaluate().get("eval/loss"), 1e-4);
+        }
+        // finished: a second call finds every iteration done and leaves lambda's history as it was
+        String before = Files.readString(dir.resolve("run/lambda.json"));
+        assertEquals(result.modelFolder(), DpoTrainer.train(config).modelFolder());
+        assertEquals(before, Files.readString(dir.resolve("run/lambda.json")));
+        assertEquals(1.5, ConstrainedDpo.dualStep(1, -0.5, -1, 1), 1e-12, "1 + 1 * (-0.5 - -1)");
+        assertEquals(2 * (16 + 32) + 6 * 2, history.get(0).get("cost_model_calls").asInt(),
+                "both answers of the 16 training and 32 held-out pairs relabelled, 6 x 2 answers costed");
+        assertEquals(0.0, ConstrainedDpo.dualStep(0.2, -3, -1, 1), 0.0, "projected onto lambda >= 0");
+    }
+
+    /** A tiny random reward model and cost model in dir/rm and dir/cm. */
+    private static void scoreModels(Path dir) throws Exception {
+        try (saferlhf.model.Tokenizer tokenizer = saferlhf.model.Tokenizer.load(saferlhf.KitPaths.beaverWorld().resolve("tokenizer.json"));
+             saferlhf.model.ScoreModel reward = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
+                     saferlhf.model.ScoreType.REWARD, Device.cpu(), 2);
+             saferlhf.model.ScoreModel cost = saferlhf.model.ScoreModel.create(saferlhf.model.ModelConfig.tinyGpt2(tokenizer.vocabSize()),
+                     saferlhf.model.ScoreType.COST, Device.cpu(), 3)) {
+            ModelFiles.save(reward, tokenizer, dir.resolve("rm"));
+            ModelFiles.save(cost, tokenizer, dir.resolve("cm"));
+        }
     }
 
     private static String[] concat(String[] first, String... more) {
