@@ -129,7 +129,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32",
                 "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN, "checkpoints/quick/rm/model", "checkpoints/quick/cm/model", -1.5,
                 "BeaverWorld-RL/train:0.0625", 8, "checkpoints/quick/dpo/model", "checkpoints/quick/dpo-safety/model",
-                Pecan.DEFAULT_IMPROVEMENT, "", 1.0, 3, 1.0);
+                Pecan.QUICK_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
 
     /**
@@ -167,7 +167,8 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      *       code's) and needs the reward and cost models and a threshold from the user;</li>
      *   <li>{@code pecan}: the same dual prompts and answers, the helpfulness policy this preset's {@code dpo} run and the
      *       safety policy a DPO run on the safety order from the same SFT model ({@code dpo-safety}), the safety
-     *       improvement b {@value Pecan#DEFAULT_IMPROVEMENT} (the official notebook's example margin);</li>
+     *       improvement b {@value Pecan#DEFAULT_IMPROVEMENT} (the official notebook's example margin; quick:
+     *       {@value Pecan#QUICK_IMPROVEMENT}, see {@link Pecan#QUICK_IMPROVEMENT});</li>
      *   <li>{@code c-dpo}: three iterations of one epoch each from lambda 1, dual step 1, each iteration's cost on two answers
      *       to each dual prompt, the cost limit MoCAN's (the kit's choices: the paper's values could not be read).</li>
      * </ul>

@@ -110,7 +110,7 @@ public final class Mocan {
         if (tiltedCost(rewards, costs, 0, beta) > threshold) {
             while (tiltedCost(rewards, costs, high, beta) > threshold) {
                 if (high >= LAMBDA_LIMIT) {
-                    throw new InputError(String.format("mocan: no lambda up to %.0f brings the samples' cost to the threshold %.3f "
+                    throw new InputError(String.format("no lambda up to %.0f brings the samples' cost to the threshold %.3f "
                             + "(at that lambda: %.3f; under the reference: %.3f): the threshold is below what reweighting the "
                             + "starting policy's answers can reach; raise threshold or sample more (dual_samples)",
                             LAMBDA_LIMIT, threshold, tiltedCost(rewards, costs, high, beta), referenceCost));
@@ -187,7 +187,12 @@ public final class Mocan {
             referenceCost += scored[1][i] / samples.size();
         }
         double threshold = limit.applyAsDouble(referenceCost);
-        Dual dual = solve(rewards, costs, threshold, beta);
+        Dual dual;
+        try {
+            dual = solve(rewards, costs, threshold, beta);
+        } catch (InputError e) {
+            throw new InputError(config.algorithm() + ": " + e.getMessage());
+        }
         ObjectNode json = JSON.createObjectNode();
         json.put("lambda", dual.lambda());
         json.put("dual_value", dual.value());
