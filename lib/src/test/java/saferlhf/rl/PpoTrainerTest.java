@@ -192,6 +192,16 @@ class PpoTrainerTest {
         for (Map<String, Double> row : MetricsLog.read(dir.resolve("over/metrics.jsonl"))) {
             assertEquals(row.get("train/episode_cost") + 1, row.get("train/episode_violation"), 1e-9, "every cost is above -1");
         }
+        // interrupted after the first rollout and resumed: the same weights and metrics as uninterrupted
+        PpoConfig resumed = config("repo", dir.resolve("resumed"), "threshold=-1", "lambda_max=0");
+        try (PpoTrainer trainer = new PpoTrainer(resumed)) {
+            assertFalse(trainer.run(2).finished());
+        }
+        assertTrue(PpoTrainer.train(resumed).finished());
+        assertEquals(MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("over/metrics.jsonl"))),
+                MetricsLog.withoutTimings(MetricsLog.read(dir.resolve("resumed/metrics.jsonl"))));
+        Map<String, HostTensor> a = ModelFiles.readWeights(dir.resolve("over/model")), b = ModelFiles.readWeights(dir.resolve("resumed/model"));
+        for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), name);
     }
 
     private static double[] lambdas(PpoConfig config) throws Exception {

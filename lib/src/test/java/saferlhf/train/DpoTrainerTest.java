@@ -215,6 +215,8 @@ class DpoTrainerTest {
         if (dual.get("lambda").asDouble() > 0) assertEquals(dual.get("threshold").asDouble(), dual.get("tilted_cost").asDouble(), 1e-6);
         else assertTrue(dual.get("tilted_cost").asDouble() <= dual.get("threshold").asDouble(), dual.toString());
         assertTrue(TrainingLoop.isComplete(tiny(dir.resolve("run"), concat(pecan, "safety_improvement=0.05"))));
+        TrainingLoopTest.assertResumeIsExact(out -> tiny(out, concat(pecan, "safety_improvement=0.05", "train_datasets=BeaverWorld/train:16/-1",
+                "eval_strategy=no", "per_device_train_batch_size=4", "gradient_accumulation_steps=2")), DpoTrainer::new, dir.resolve("resume"), 3);
         // an improvement no reweighting of four answers a prompt can reach is refused, naming the threshold
         saferlhf.util.InputError far = assertThrows(saferlhf.util.InputError.class,
                 () -> new DpoTrainer(tiny(dir.resolve("far"), concat(pecan, "safety_improvement=1000"))));
@@ -252,6 +254,20 @@ class DpoTrainerTest {
         String before = Files.readString(dir.resolve("run/lambda.json"));
         assertEquals(result.modelFolder(), DpoTrainer.train(config).modelFolder());
         assertEquals(before, Files.readString(dir.resolve("run/lambda.json")));
+        // stopped after iteration 1 (its history written, iteration 2 not started): resumed, it ends where the whole run did
+        DpoConfig interrupted = tiny(dir.resolve("interrupted"), cdpo);
+        DpoTrainer.train(interrupted);
+        saferlhf.util.AtomicFiles.deleteRecursively(dir.resolve("interrupted/iteration-2"));
+        saferlhf.util.AtomicFiles.deleteRecursively(dir.resolve("interrupted/model"));
+        com.fasterxml.jackson.databind.node.ArrayNode first = (com.fasterxml.jackson.databind.node.ArrayNode)
+                saferlhf.util.JsonFiles.read(dir.resolve("interrupted/lambda.json"));
+        first.remove(1);
+        Files.writeString(dir.resolve("interrupted/lambda.json"), first.toPrettyString() + "\n");
+        DpoTrainer.train(interrupted);
+        assertEquals(before, Files.readString(dir.resolve("interrupted/lambda.json")));
+        Map<String, HostTensor> a = ModelFiles.readWeights(dir.resolve("run/model"));
+        Map<String, HostTensor> b = ModelFiles.readWeights(dir.resolve("interrupted/model"));
+        for (String name : a.keySet()) assertArrayEquals(a.get(name).data(), b.get(name).data(), name);
         assertEquals(1.5, ConstrainedDpo.dualStep(1, -0.5, -1, 1), 1e-12, "1 + 1 * (-0.5 - -1)");
         assertEquals(2 * (16 + 32) + 6 * 2, history.get(0).get("cost_model_calls").asInt(),
                 "both answers of the 16 training and 32 held-out pairs relabelled, 6 x 2 answers costed");
