@@ -92,9 +92,8 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
                 this.reference = model.frozenCopy(frozenDtype);
             }
             float[][] labels = switch (config.algorithm()) {
-                case "mocan" -> mocanLabels(trainRecords, heldOut);
+                case "mocan", "c-dpo" -> scoreModelLabels(trainRecords, heldOut);
                 case "pecan" -> pecanLabels(trainRecords, heldOut);
-                case "c-dpo" -> cdpoLabels(trainRecords, heldOut);
                 default -> new float[2][];
             };
             this.train = tokenize(trainRecords, config.trainDatasets(), labels[0]);
@@ -120,27 +119,20 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
     }
 
     /**
-     * MoCAN's soft labels of the training and held-out pairs ({@link Mocan}): lambda* from the dual on the starting
-     * policy's answers (this trainer's policy before any step), then sigmoid(w(better) - w(worse)), w = r - lambda* c.
+     * The labels sigmoid(w(better) - w(worse)), w = r - lambda c, of the training and held-out pairs under the reward and
+     * cost models: MoCAN's soft ones at lambda* of its dual on the starting policy's answers (this trainer's policy before
+     * any step; {@link Mocan}), C-DPO's at this run's {@code lagrange_multiplier} (made hard in {@link #tokenize};
+     * {@link ConstrainedDpo}).
      */
-    private float[][] mocanLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
+    private float[][] scoreModelLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
         ai.djl.Device device = saferlhf.model.Device.parse(config.device());
         try (Scorer reward = Scorer.load("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()), device);
              Scorer cost = Scorer.load("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath()), device)) {
-            double lambda = Mocan.dual(config, model, tokenizer, reward, cost, train.size() + heldOut.size()).lambda();
             Mocan.Scores scores = Mocan.modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength());
+            double lambda = config.algorithm().equals("mocan")
+                    ? Mocan.dual(config, model, tokenizer, scores, train.size() + heldOut.size()).lambda()
+                    : config.lagrangeMultiplier();
             return new float[][] {Mocan.labels(train, scores, lambda), Mocan.labels(heldOut, scores, lambda)};
-        }
-    }
-
-    /** C-DPO's labels ({@link ConstrainedDpo}): sigmoid(w(better) - w(worse)), w = r - lambda c, at {@code lagrange_multiplier}. */
-    private float[][] cdpoLabels(List<PreferencePair> train, List<PreferencePair> heldOut) throws IOException {
-        ai.djl.Device device = saferlhf.model.Device.parse(config.device());
-        try (Scorer reward = Scorer.load("reward_model_name_or_path", KitPaths.resolve(config.rewardModelNameOrPath()), device);
-             Scorer cost = Scorer.load("cost_model_name_or_path", KitPaths.resolve(config.costModelNameOrPath()), device)) {
-            Mocan.Scores scores = Mocan.modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength());
-            return new float[][] {Mocan.labels(train, scores, config.lagrangeMultiplier()),
-                    Mocan.labels(heldOut, scores, config.lagrangeMultiplier())};
         }
     }
 
@@ -166,7 +158,8 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
      * {@code safer_response_id} ({@code preference=safety}); for {@code safe-dpo} SafeDPO's order, both-unsafe pairs
      * dropped. Non-diverging pairs left out.
      *
-     * @param labels MoCAN's label of each record (null for the other algorithms)
+     * @param labels MoCAN's, PeCAN's or C-DPO's label of each record (null for the other algorithms): the soft label is
+     *               the pair's loss offset; C-DPO's, made hard, orders the pair
      */
     private List<Pair> tokenize(List<PreferencePair> records, String datasets, float[] labels) {
         List<Pair> pairs = new ArrayList<>(records.size());
@@ -239,7 +232,7 @@ public final class DpoTrainer implements TrainingLoop.Stage, AutoCloseable {
         NDArray perPair = step.create(offsets);                                             // (n)
         return switch (config.algorithm()) {
             case "bfpo" -> PreferenceLosses.bfpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
-            case "mocan" -> PreferenceLosses.softDpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
+            case "mocan", "pecan" -> PreferenceLosses.softDpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
             default -> PreferenceLosses.dpo(logProbs, refLogProbs, window, (float) config.scaleCoeff(), perPair);
         };
     }

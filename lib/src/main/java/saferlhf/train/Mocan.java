@@ -225,13 +225,15 @@ public final class Mocan {
                 config.perDeviceEvalBatchSize(), maxPrompt, config.maxLength());
     }
 
-    /** MoCAN's dual: the reward and cost models score the answers, the limit is {@code threshold}, beta {@code scale_coeff}. */
-    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scorer reward, Scorer cost, int pairs) throws IOException {
+    /**
+     * MoCAN's dual: the reward and cost models score the answers ({@link #modelScores}), the limit is {@code threshold},
+     * beta {@code scale_coeff}; {@code pairs} are the pairs the labels will score, two answers each.
+     */
+    static Dual dual(DpoConfig config, CausalLM policy, Tokenizer tokenizer, Scores modelScores, int pairs) throws IOException {
         long answers = (long) Data.prompts(config.dualDatasets(), config.seed()).size() * config.dualSamples();
         ObjectNode record = JSON.createObjectNode().put("labelled_pairs", pairs)
                 .put("reward_model_calls", answers + 2L * pairs).put("cost_model_calls", answers + 2L * pairs);
-        return dual(config, policy, tokenizer, modelScores(reward, cost, tokenizer, config.perDeviceEvalBatchSize(), config.maxLength()),
-                config.scaleCoeff(), reference -> config.threshold(), record);
+        return dual(config, policy, tokenizer, modelScores, config.scaleCoeff(), reference -> config.threshold(), record);
     }
 
     /** The soft labels of {@code pairs} (better = {@code better_response_id}): sigmoid(w(better) - w(worse)), w = r - lambda c. */

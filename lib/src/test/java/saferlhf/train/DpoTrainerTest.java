@@ -163,6 +163,9 @@ class DpoTrainerTest {
                 "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=4", "max_length=48"};
         // a limit above every cost: lambda* = 0
         DpoConfig loose = tiny(dir.resolve("loose"), concat(mocan, "threshold=100"));
+        try (DpoTrainer start = new DpoTrainer(loose)) {
+            assertEquals(Math.log(2), start.evaluate().get("eval/loss"), 1e-5, "the soft-label loss of a policy equal to its reference");
+        }
         TrainingLoop.Result trained = DpoTrainer.train(loose);
         com.fasterxml.jackson.databind.JsonNode dual = saferlhf.util.JsonFiles.read(dir.resolve("loose/dual.json"));
         assertEquals(0.0, dual.get("lambda").asDouble(), 0.0);
@@ -207,6 +210,10 @@ class DpoTrainerTest {
         String[] pecan = {"algorithm=pecan", "helpfulness_model_name_or_path=" + dir.resolve("helpful"),
                 "safety_model_name_or_path=" + dir.resolve("safe"), "dual_datasets=BeaverWorld-RL/train:6/-1", "dual_samples=4",
                 "max_length=48"};
+        try (DpoTrainer start = new DpoTrainer(tiny(dir.resolve("run"), concat(pecan, "safety_improvement=0.05")))) {
+            // the policy is its reference: every log-ratio margin is 0 and the soft-label loss log 2, whatever the labels
+            assertEquals(Math.log(2), start.evaluate().get("eval/loss"), 1e-5);
+        }
         DpoTrainer.train(tiny(dir.resolve("run"), concat(pecan, "safety_improvement=0.05")));
         com.fasterxml.jackson.databind.JsonNode dual = saferlhf.util.JsonFiles.read(dir.resolve("run/dual.json"));
         assertEquals(0, dual.get("reward_model_calls").asInt() + dual.get("cost_model_calls").asInt(), "no score model");
