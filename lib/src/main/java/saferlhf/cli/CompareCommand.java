@@ -21,7 +21,8 @@ public final class CompareCommand implements Callable<Integer> {
     String preset = "full";
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "methods added to the reproduction's policies (default: all: safe-dpo, sacpo, p-sacpo, bfpo)")
+            description = "methods added to the reproduction's policies (default: all: safe-dpo, sacpo, p-sacpo, bfpo, grpo-lag, "
+                    + "repo, mocan, pecan, c-dpo)")
     List<String> methods = new ArrayList<>(Reproduction.METHODS);
 
     @Option(names = "--seeds", split = ",", paramLabel = "N", description = "seeds (default: 42,43,44)")

@@ -34,7 +34,8 @@ public final class ReproduceCommand implements Callable<Integer> {
     List<String> settings = new ArrayList<>();
 
     @Option(names = "--methods", split = ",", paramLabel = "METHOD",
-            description = "further methods beside the reproduction's: safe-dpo, sacpo, p-sacpo, bfpo (docs/methods.md)")
+            description = "further methods beside the reproduction's: safe-dpo, sacpo, p-sacpo, bfpo, grpo-lag, repo, mocan, "
+                    + "pecan, c-dpo (docs/methods.md)")
     List<String> methods = new ArrayList<>();
 
     @Option(names = "--stage", hidden = true, description = "run only this stage, in this JVM (a child of a parallel run)")
