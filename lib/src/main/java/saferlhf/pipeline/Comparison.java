@@ -36,6 +36,9 @@ import saferlhf.util.JsonFiles;
  * @param seeds the seeds, one reproduction each in {@code outputDir/seed-N}
  */
 public record Comparison(String preset, String outputDir, List<Long> seeds, List<String> settings, List<String> methods) {
+    /** The added methods that train from the reward and cost models (beside the reproduction's PPO-Lagrangian and shaping). */
+    private static final List<String> FROM_SCORE_MODELS = List.of("grpo_lag", "repo", "mocan", "c_dpo");
+
     /** Bootstrap replicates of each interval. */
     public static final int REPLICATES = 2000;
 
@@ -170,7 +173,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static List<String> trainingStages(String stage) {
         List<String> stages = new ArrayList<>();
         if (stage.equals("ppo")) stages.addAll(List.of("reward_model", "ppo"));
-        else if (stage.startsWith("shaping_") || List.of("grpo_lag", "repo", "mocan", "c_dpo").contains(stage)) stages.addAll(List.of("reward_model", "cost_model", stage));
+        else if (stage.startsWith("shaping_") || FROM_SCORE_MODELS.contains(stage)) stages.addAll(List.of("reward_model", "cost_model", stage));
         else if (stage.startsWith("ppo_lag_round_")) {
             stages.addAll(List.of("reward_model", "cost_model"));
             int rounds = Integer.parseInt(stage.substring("ppo_lag_round_".length()));
@@ -208,8 +211,9 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
      * rollout's answers are scored once by the reward model and, but for PPO, once by the cost model; each rl step logs
      * its micro-batch's {@code time/sequences}, and a rollout is read {@code update_iters} times), MoCAN's and PeCAN's
      * {@code dual.json} (PeCAN calls no score model: its scores are two DPO policies' log-ratios), C-DPO's
-     * {@code lambda.json} (each iteration's relabelled pairs and the answers that estimate its cost), a later round's {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's
-     * annotators, no model) and {@code threshold.json} (the answers its cost model scored to settle the threshold).
+     * {@code lambda.json} (each iteration's relabelled pairs and the answers that estimate its cost), a later round's
+     * {@code preference/train.jsonl} (two answers a pair, labelled by BeaverWorld's annotators, no model) and
+     * {@code threshold.json} (the answers its cost model scored to settle the threshold).
      */
     static Cost stageCost(String stage, Path folder) throws IOException {
         if (folder == null) return Cost.NONE;
@@ -260,9 +264,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
     static String needs(String stage) {
         if (stage.equals("pecan")) return "two DPO policies";
         if (stage.equals("ppo")) return "reward model";
-        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || List.of("grpo_lag", "repo", "mocan", "c_dpo").contains(stage)) {
-            return "reward and cost models";
-        }
+        if (stage.startsWith("ppo_lag") || stage.startsWith("shaping") || FROM_SCORE_MODELS.contains(stage)) return "reward and cost models";
         return "none";
     }
 
