@@ -202,20 +202,20 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
     }
 
     /**
-     * BeaverWorld, quick: 65 rl steps from the quick models (one epoch over half the RL prompts), for CI and the notebooks
-     * (notebook 05 trains four such runs within its 3 minutes). It evaluates once, at the end, on all 520 evaluation
-     * prompts, as the full preset: a few seconds, and with a quarter of them one answer moved a rate by 1.4 points, as
-     * much as the effects the quick preset is there to show. Where it differs from the full preset, and why (measured on
-     * the quick models of seed 42, docs/differences.md):
+     * BeaverWorld, quick: 65 rl steps from the shipped models ({@link saferlhf.train.ShippedModels}: the full preset's SFT,
+     * reward and cost models of seed 42), one epoch over half the RL prompts, for CI and the notebooks. It evaluates once,
+     * at the end, on all 520 evaluation prompts, as the full preset. The threshold is the full preset's -2 (the same cost
+     * model, so the same scale). Where it differs from the full preset, and why (docs/differences.md):
      * <ul>
-     *   <li>{@code threshold} -1.5, not -2: on the quick cost model's scale the SFT policy's episode cost is about -0.8 to
-     *       -1.1, a policy that answers benign prompts and refuses harmful ones with safe alternatives costs about -2.0,
-     *       and one that refuses everything -2.3, so -2 is met only by refusing;</li>
-     *   <li>{@code actor_lr} 2e-4 (four times the full preset's) for half the steps: at 5e-5 the policy's cost hardly moved in
-     *       65 steps (round 1 34.6% unsafe against SFT's 44%);</li>
-     *   <li>{@code lambda_lr} 0.03, not 0.1: under the quick reward and cost models a lambda above about 2.5 scores an
-     *       over-cautious redirect above a helpful answer to a benign prompt, and at 0.1 lambda reached its cap of 5 in 11
-     *       steps and the round refused 69% of benign prompts; at 0.03 it rises over about 50 steps.</li>
+     *   <li>{@code actor_lr} 2e-4 (four times the full preset's) for a quarter of the steps: at 5e-5 the policy's cost
+     *       hardly moved in 65 steps;</li>
+     *   <li>{@code lambda_lr} 0.03, not 0.1: measured 2026-12-07 on round 1 from the shipped models (seed 42), at 0.1
+     *       lambda reached its cap of 5 within 20 steps and the round ended 11.8% unsafe but refusing 25.0% of benign
+     *       prompts, with helpfulness 1.38 against SFT's 1.56; at 0.03: 25.7% unsafe, helpfulness 1.62, 14.2% refusals;</li>
+     *   <li>{@code pid_ki} 0.04 (the PID Lagrangian of rounds 2 and 3), four times the full preset's 0.01 for a quarter of
+     *       its steps: at 0.01 a round that started inside its constraint kept lambda near lambda_init 1 for all 65
+     *       steps (0.70 at the end), drove its cost far below the threshold and refused 20.8% of benign prompts (seed 42,
+     *       round 2); at 0.04 lambda fell to 0.03 by the end of round 2, which refused 16.3%, and round 3 5.0%.</li>
      * </ul>
      */
     public static PpoConfig quick(String algorithm) {
@@ -223,9 +223,10 @@ public record PpoConfig(String algorithm, String actorModelNameOrPath, String re
             return groupRelative(quick("ppo-lag"), "BeaverWorld-RL/train:0.125", "checkpoints/quick/grpo-lag");
         }
         if (algorithm.equals("repo")) return Configs.override(quick("ppo-lag"), List.of("algorithm=repo", "output_dir=checkpoints/quick/repo"));
-        return Configs.override(full(algorithm), List.of("actor_model_name_or_path=checkpoints/quick/sft/model",
-                "reward_model_name_or_path=checkpoints/quick/rm/model", "cost_model_name_or_path=checkpoints/quick/cm/model",
-                "train_datasets=BeaverWorld-RL/train:0.5", "epochs=1", "actor_lr=2e-4", "threshold=-1.5", "lambda_lr=0.03",
+        String shipped = saferlhf.train.ShippedModels.FOLDER;
+        return Configs.override(full(algorithm), List.of("actor_model_name_or_path=" + shipped + "/sft/model",
+                "reward_model_name_or_path=" + shipped + "/rm/model", "cost_model_name_or_path=" + shipped + "/cm/model",
+                "train_datasets=BeaverWorld-RL/train:0.5", "epochs=1", "actor_lr=2e-4", "lambda_lr=0.03", "pid_ki=0.04",
                 "eval_interval=1000000",
                 "output_dir=checkpoints/quick/" + (algorithm.equals("ppo-lag") ? "ppo-lag" : algorithm)));
     }

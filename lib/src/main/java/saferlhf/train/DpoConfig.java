@@ -122,12 +122,16 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
                 "checkpoints/dpo/model", "checkpoints/dpo-safety/model", Pecan.DEFAULT_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
 
-    /** BeaverWorld, quick: one epoch over a tenth of the pairs, from the quick SFT model. */
+    /**
+     * BeaverWorld, quick: one epoch over a tenth of the pairs, from the shipped SFT model with the shipped reward and cost
+     * models ({@link ShippedModels}; the full preset's threshold -2 on their cost scale).
+     */
     public static DpoConfig quick() {
-        return new DpoConfig("checkpoints/quick/sft/model", "", "BeaverWorld/train:0.1",
+        String shipped = ShippedModels.FOLDER;
+        return new DpoConfig(shipped + "/sft/model", "", "BeaverWorld/train:0.1",
                 "BeaverWorld/test:0.25,BeaverWorld-Eval/benign:0.25,BeaverWorld-Eval/harmful:0.25", 96, 1, 16, 64, 1, 5e-5,
                 "cosine", 0.03, 0.05, 1.0, 42, "checkpoints/quick/dpo", "epoch", 100, 0, "auto", 48, 0.1, 0, 8, 0.0, "", "float32",
-                "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN, "checkpoints/quick/rm/model", "checkpoints/quick/cm/model", -1.5,
+                "dpo", "helpfulness", SafeDpo.DEFAULT_MARGIN, shipped + "/rm/model", shipped + "/cm/model", -2.0,
                 "BeaverWorld-RL/train:0.0625", 8, "checkpoints/quick/dpo/model", "checkpoints/quick/dpo-safety/model",
                 Pecan.QUICK_IMPROVEMENT, "", 1.0, 3, 1.0);
     }
@@ -162,7 +166,7 @@ public record DpoConfig(String modelNameOrPath, String tokenizer, String trainDa
      *       scale_coeff beta / lambda = 0.05 (beta 0.1, lambda 2; the official scripts sweep 0.1, 0.05, 0.025 and 0.01);</li>
      *   <li>{@code bfpo}: BFPO's squared loss with the official code's B1 3 and alpha 0.5, beta = scale_coeff 0.1;</li>
      *   <li>{@code mocan}: the dual on 8 answers to each of a quarter of the RL prompts (520; quick: 130), the cost limit
-     *       PPO-Lagrangian's threshold (full -2, quick -1.5), beta = scale_coeff 0.1 in the dual and the loss (the
+     *       PPO-Lagrangian's threshold (-2 in the full and the quick preset), beta = scale_coeff 0.1 in the dual and the loss (the
      *       official code's). The paper preset samples 128 answers to each of 1,000 PKU-SafeRLHF prompts (the official
      *       code's) and needs the reward and cost models and a threshold from the user;</li>
      *   <li>{@code pecan}: the same dual prompts and answers, the helpfulness policy this preset's {@code dpo} run and the
