@@ -7,6 +7,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import saferlhf.KitPaths;
+import saferlhf.pipeline.SafeRlhfTargets;
 import saferlhf.pipeline.SeedStudy;
 import saferlhf.util.AtomicFiles;
 
@@ -22,9 +23,18 @@ public final class SeedsCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        String markdown = SeedStudy.read(runs.stream().map(p -> KitPaths.resolve(p.toString())).toList()).markdown();
+        List<Path> folders = runs.stream().map(p -> KitPaths.resolve(p.toString())).toList();
+        String markdown = SeedStudy.read(folders).markdown() + "\nSafe RLHF's targets against SFT, checked on each run's evaluation "
+                + "answers (saferlhf.pipeline.SafeRlhfTargets):\n\n"
+                + SafeRlhfTargets.markdown(checks(folders));
         System.out.print(markdown);
         if (out != null) AtomicFiles.writeString(KitPaths.resolve(out.toString()), markdown);
         return 0;
+    }
+
+    private static List<SafeRlhfTargets> checks(List<Path> folders) throws java.io.IOException {
+        List<SafeRlhfTargets> checks = new java.util.ArrayList<>();
+        for (Path folder : folders) checks.add(SafeRlhfTargets.check(folder));
+        return checks;
     }
 }
