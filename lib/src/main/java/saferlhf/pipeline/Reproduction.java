@@ -42,6 +42,7 @@ import saferlhf.train.ScoreModelConfig;
 import saferlhf.train.ScoreTrainer;
 import saferlhf.train.SftConfig;
 import saferlhf.train.SftTrainer;
+import saferlhf.train.ShippedModels;
 import saferlhf.util.AtomicFiles;
 import saferlhf.util.InputError;
 import saferlhf.util.JsonFiles;
@@ -158,22 +159,71 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
     }
 
     /** A policy the evaluation rates: its name in the report, the stage that trains it, its model folder. */
-    private record Policy(String name, String stage, Path model) {
+    public record Policy(String name, String stage, Path model) {
         String evalStage() { return "eval_" + stage; }
     }
 
-    /** Every stage's config, with every path fixed in advance, and the graph of stages. */
-    private record Plan(Path out, SftConfig sft, ScoreModelConfig rm, ScoreModelConfig cm, PpoConfig lagrangian,
-                        List<Rounds.Plan> rounds, List<Policy> policies, StageGraph graph) {}
+    /**
+     * Every stage's config, with every path fixed in advance, and the graph of stages: what the notebooks read, so that
+     * each of them shows this reproduction's own runs.
+     *
+     * @param ppo    the RLHF baseline
+     * @param rounds PPO-Lagrangian's rounds; round 1's {@code ppo()} is {@code lagrangian}
+     */
+    public record Plan(Path out, SftConfig sft, ScoreModelConfig rm, ScoreModelConfig cm, PpoConfig ppo, PpoConfig lagrangian,
+                       List<Rounds.Plan> rounds, List<Policy> policies, StageGraph graph) {
+        /** Each policy's model folder by its name in the report ({@code SFT}, {@code PPO}, {@code PPO-Lag round 1}, ...). */
+        public Map<String, Path> models() {
+            Map<String, Path> models = new LinkedHashMap<>();
+            for (Policy policy : policies) models.put(policy.name(), policy.model());
+            return models;
+        }
+
+        /** The evaluation prompts, in the order of every policy's evaluation answers. */
+        public List<PromptRecord> evaluationPrompts() {
+            return Data.prompts(lagrangian.evalDatasets(), lagrangian.seed());
+        }
+
+        /**
+         * The answers a finished policy gave in this reproduction's evaluation ({@code evaluation/STAGE.json}), with their
+         * prompts: the answers every number of the report comes from.
+         */
+        public List<PolicySamples.Sample> answers(String policy) throws IOException {
+            Policy p = policies.stream().filter(x -> x.name().equals(policy)).findFirst()
+                    .orElseThrow(() -> new InputError("no policy '" + policy + "' (" + String.join(", ", models().keySet()) + ")"));
+            return samples(JsonFiles.read(evaluationFile(out, p)), evaluationPrompts());
+        }
+    }
+
+    /** This reproduction's plan: its folder, every stage's config and the graph; nothing runs. */
+    public Plan plan() {
+        return plan(KitPaths.resolve(outputDir));
+    }
+
+    /**
+     * Runs the named stages and every stage they read (skipping finished ones), without the report: what a notebook
+     * about one part of the pipeline runs, so that it shows the same runs as the whole reproduction.
+     */
+    public Plan runStages(String... stages) throws IOException {
+        Plan plan = plan();
+        Progress.OneLine log = Progress.oneLine(System.out);
+        try {
+            StageGraph.Schedule schedule = StageGraph.Schedule.auto();
+            plan.graph().upTo(List.of(stages)).run(schedule, stage -> childArgs(stage, schedule.threads()),
+                    plan.out().resolve("logs"), Map.of(), log);
+        } finally {
+            log.end();
+        }
+        return plan;
+    }
 
     private Plan plan(Path out) {
         String s = "seed=" + seed;
-        SftConfig sft = Configs.override(SftConfig.preset(preset), concat(settingsOf(settings, "sft"), s, "output_dir=" + out.resolve("sft")));
+        boolean shipped = startsFromShippedModels();
+        SftConfig sft = shipped ? Configs.override(ShippedModels.sft(), List.of("output_dir=" + out.resolve("sft")))
+                : Configs.override(SftConfig.preset(preset), concat(settingsOf(settings, "sft"), s, "output_dir=" + out.resolve("sft")));
         Path sftModel = TrainingLoop.modelFolder(sft);
-        ScoreModelConfig rm = Configs.override(ScoreModelConfig.preset(preset, "reward"),
-                concat(settingsOf(settings, "rm"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("rm")));
-        ScoreModelConfig cm = Configs.override(ScoreModelConfig.preset(preset, "cost"),
-                concat(settingsOf(settings, "cm"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("cm")));
+        ScoreModelConfig rm = scoreModel("reward", "rm", shipped, sftModel, out), cm = scoreModel("cost", "cm", shipped, sftModel, out);
         DpoConfig dpo = Configs.override(DpoConfig.preset(preset),
                 concat(settingsOf(settings, "dpo"), s, "model_name_or_path=" + sftModel, "output_dir=" + out.resolve("dpo")));
         Path rewardModel = TrainingLoop.modelFolder(rm), costModel = TrainingLoop.modelFolder(cm);
@@ -193,14 +243,19 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
             throw new InputError("--set rounds.KEY: unknown key(s) " + roundSettings.keySet()
                     + " (rounds, pairs_per_round, later_lambda_update, later_threshold)");
         }
-        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, rm, cm, roundsSettings, out.resolve("rounds").toString());
+        // the rounds continue the score models with this reproduction's seed (it draws the replayed pairs), shipped or not
+        List<Rounds.Plan> rounds = Rounds.plan(lagrangian, Configs.override(rm, List.of(s)), Configs.override(cm, List.of(s)),
+                roundsSettings, out.resolve("rounds").toString());
 
         List<StageGraph.Stage> stages = new ArrayList<>();
         List<Policy> policies = new ArrayList<>();
-        stages.add(stage("sft", List.of(), () -> TrainingLoop.isComplete(sft), () -> SftTrainer.ensureTrained(sft)));
+        stages.add(stage("sft", List.of(), () -> TrainingLoop.isComplete(sft),
+                shipped ? () -> ShippedModels.copyTo(ShippedModels.sft(), sft) : () -> SftTrainer.ensureTrained(sft)));
         policies.add(new Policy("SFT", "sft", sftModel));
-        stages.add(stage("reward_model", List.of("sft"), () -> TrainingLoop.isComplete(rm), () -> ScoreTrainer.ensureTrained(rm)));
-        stages.add(stage("cost_model", List.of("sft"), () -> TrainingLoop.isComplete(cm), () -> ScoreTrainer.ensureTrained(cm)));
+        stages.add(stage("reward_model", List.of("sft"), () -> TrainingLoop.isComplete(rm),
+                shipped ? () -> ShippedModels.copyTo(ShippedModels.score("reward"), rm) : () -> ScoreTrainer.ensureTrained(rm)));
+        stages.add(stage("cost_model", List.of("sft"), () -> TrainingLoop.isComplete(cm),
+                shipped ? () -> ShippedModels.copyTo(ShippedModels.score("cost"), cm) : () -> ScoreTrainer.ensureTrained(cm)));
         List<String> scoreModels = List.of("reward_model", "cost_model");
         String previousRound = null;
         for (Rounds.Plan round : rounds) {
@@ -278,13 +333,30 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                     () -> ModelMerge.linear(TrainingLoop.modelFolder(dpo), sacpo, P_SACPO_WEIGHT, merged)));
             policies.add(new Policy("P-SACPO q=" + P_SACPO_WEIGHT, "p_sacpo", merged));
         }
-        Plan partial = new Plan(out, sft, rm, cm, lagrangian, rounds, policies, null);
+        Plan partial = new Plan(out, sft, rm, cm, ppo, lagrangian, rounds, policies, null);
         for (Policy policy : policies) {
             Path result = evaluationFile(out, policy);
             stages.add(light(policy.evalStage(), List.of(policy.stage(), "reward_model", "cost_model"), () -> Files.isRegularFile(result),
                     () -> evaluate(partial, policy)));
         }
-        return new Plan(out, sft, rm, cm, lagrangian, rounds, policies, new StageGraph(stages));
+        return new Plan(out, sft, rm, cm, ppo, lagrangian, rounds, policies, new StageGraph(stages));
+    }
+
+    /**
+     * Whether the SFT, reward and cost models are the shipped ones ({@link ShippedModels}, copied into the reproduction's
+     * folder): in the quick preset unless {@code --set} changes one of them, which then trains all three with the quick
+     * training presets. The full preset trains its own.
+     */
+    public boolean startsFromShippedModels() {
+        return preset.equals("quick") && settingsOf(settings, "sft").isEmpty() && settingsOf(settings, "rm").isEmpty()
+                && settingsOf(settings, "cm").isEmpty();
+    }
+
+    /** The reward or cost model's config: the shipped run's (with this folder's paths), or the preset's with the settings. */
+    private ScoreModelConfig scoreModel(String scoreType, String folder, boolean shipped, Path sftModel, Path out) {
+        String model = "model_name_or_path=" + sftModel, output = "output_dir=" + out.resolve(folder);
+        if (shipped) return Configs.override(ShippedModels.score(scoreType), List.of(model, output));
+        return Configs.override(ScoreModelConfig.preset(preset, scoreType), concat(settingsOf(settings, folder), "seed=" + seed, model, output));
     }
 
     /**
@@ -522,6 +594,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
                 .xAxisTitle("harmlessness: 1 - unsafe rate on harmful prompts").yAxisTitle("helpfulness on benign prompts").build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setMarkerSize(markerSize);
+        chart.getStyler().setLegendPosition(org.knowm.xchart.style.Styler.LegendPosition.OutsideE);
         return chart;
     }
 

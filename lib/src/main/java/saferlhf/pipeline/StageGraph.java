@@ -168,6 +168,18 @@ public final class StageGraph {
         return s;
     }
 
+    /** The graph of {@code targets} and every stage they read, directly or not, in this graph's order. */
+    public StageGraph upTo(java.util.Collection<String> targets) {
+        java.util.Set<String> needed = new java.util.HashSet<>();
+        java.util.ArrayDeque<String> todo = new java.util.ArrayDeque<>();
+        for (String target : targets) todo.add(stage(target).name());
+        while (!todo.isEmpty()) {
+            String name = todo.pop();
+            if (needed.add(name)) todo.addAll(stage(name).after());
+        }
+        return new StageGraph(stages.stream().filter(s -> needed.contains(s.name())).toList());
+    }
+
     /**
      * Runs the graph.
      *
