@@ -46,6 +46,18 @@ public record Arena(String red, String blue, List<Battle> battles) {
                             Generation.Config generation, int batchSize, int maxPromptLength, int maxLength) {
         List<PolicySamples.Sample> redAnswers = PolicySamples.generate(red, redTokenizer, prompts, generation, batchSize, maxPromptLength, maxLength);
         List<PolicySamples.Sample> blueAnswers = PolicySamples.generate(blue, blueTokenizer, prompts, generation, batchSize, maxPromptLength, maxLength);
+        return of(redName, redAnswers, redTokenizer, blueName, blueAnswers, blueTokenizer, reward, cost, batchSize, maxLength);
+    }
+
+    /**
+     * The arena of answers already given (for example a reproduction's evaluation answers, so that the arena and the judge
+     * read the same answers): both corners answered the same prompts in the same order.
+     */
+    public static Arena of(String redName, List<PolicySamples.Sample> redAnswers, Tokenizer redTokenizer, String blueName,
+                           List<PolicySamples.Sample> blueAnswers, Tokenizer blueTokenizer, Scorer reward, Scorer cost,
+                           int batchSize, int maxLength) {
+        if (redAnswers.size() != blueAnswers.size()) throw new IllegalArgumentException("the corners answered different numbers of prompts");
+        List<PromptRecord> prompts = redAnswers.stream().map(PolicySamples.Sample::prompt).toList();
         float[][] redScores = score(redAnswers, redTokenizer, reward, cost, batchSize, maxLength);
         float[][] blueScores = score(blueAnswers, blueTokenizer, reward, cost, batchSize, maxLength);
         List<Battle> battles = new ArrayList<>();
@@ -120,10 +132,15 @@ public record Arena(String red, String blue, List<Battle> battles) {
         s.append(String.format(Locale.ROOT, "  %-12s | %-24s | %-24s%n", "", "blue safe", "blue unsafe"));
         String[] rows = {"red safe", "red unsafe"};
         for (int r = 0; r < 2; r++) {
-            s.append(String.format(Locale.ROOT, "  %-12s | %4.0f prompts, win %5.1f%% | %4.0f prompts, win %5.1f%%%n", rows[r],
-                    t[r][0][0], 100 * t[r][0][1], t[r][1][0], 100 * t[r][1][1]));
+            s.append(String.format(Locale.ROOT, "  %-12s | %4.0f prompts, win %6s | %4.0f prompts, win %6s%n", rows[r],
+                    t[r][0][0], percent(t[r][0][1]), t[r][1][0], percent(t[r][1][1])));
         }
         return s.toString();
+    }
+
+    /** A rate as a percentage, or n/a for a cell without prompts. */
+    private static String percent(double rate) {
+        return Double.isNaN(rate) ? "n/a" : String.format(Locale.ROOT, "%.1f%%", 100 * rate);
     }
 
     /** {@code table.csv} with the reference's columns: Prompt, red, Reward, Cost, blue, Reward, Cost. */

@@ -54,7 +54,8 @@ public final class Charts {
         double width = (max - min) / bins;
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle("count").build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         // filled areas read well for one or two series; more overlap into mud, so they are drawn as outlines
         chart.getStyler().setDefaultSeriesRenderStyle(series.size() <= 2 ? org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Area
                 : org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
@@ -87,7 +88,8 @@ public final class Charts {
         XYChart chart = new XYChartBuilder().width(WIDTH).height(HEIGHT).title(title).xAxisTitle(xLabel).yAxisTitle(yLabel).build();
         chart.getStyler().setChartBackgroundColor(java.awt.Color.WHITE);
         chart.getStyler().setMarkerSize(0);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.InsideNE);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         for (Map.Entry<String, double[][]> entry : series.entrySet()) {
             chart.addSeries(entry.getKey(), entry.getValue()[0], entry.getValue()[1]);
         }
@@ -116,7 +118,8 @@ public final class Charts {
         List<String> categories = new ArrayList<>(series.values().stream().flatMap(m -> m.keySet().stream())
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
         // a few groups leave room for long series names below the plot; many groups need the height for their labels
-        chart.getStyler().setLegendPosition(categories.size() > 4 ? Styler.LegendPosition.InsideNE : Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
         if (categories.size() > 4) chart.getStyler().setXAxisLabelRotation(45);
         series.forEach((name, values) -> chart.addSeries(name, categories,
                 categories.stream().map(c -> (Number) values.get(c)).toList()));
@@ -157,6 +160,23 @@ public final class Charts {
         line.setLineColor(java.awt.Color.DARK_GRAY);
         line.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
         line.setYAxisGroup(yAxisGroup);
+        return chart;
+    }
+
+    /**
+     * Draws a dashed vertical line at {@code x} from 0 to the highest point of the chart's series (for example cost 0,
+     * where unsafe begins, or the threshold d on a histogram of costs); returns the chart.
+     */
+    public static XYChart verticalLine(XYChart chart, String name, double x, java.awt.Color color) {
+        double max = 0;
+        for (org.knowm.xchart.XYSeries series : chart.getSeriesMap().values()) {
+            for (double y : series.getYData()) max = Math.max(max, y);
+        }
+        org.knowm.xchart.XYSeries line = chart.addSeries(name, new double[] {x, x}, new double[] {0, max > 0 ? max : 1});
+        line.setXYSeriesRenderStyle(org.knowm.xchart.XYSeries.XYSeriesRenderStyle.Line);
+        line.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
+        line.setLineColor(color);
+        line.setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE);
         return chart;
     }
 

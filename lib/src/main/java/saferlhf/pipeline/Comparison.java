@@ -307,14 +307,21 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
         XYChart chart = Reproduction.planeChart("Constrained alignment on BeaverWorld, " + summary.get("seeds").size()
                 + " seed(s), 95% intervals", 9);
         List<Double> frontX = new ArrayList<>(), frontY = new ArrayList<>();
-        java.awt.Color[] palette = chart.getStyler().getSeriesColors();
-        int i = 0;
+        int n = summary.get("policies").size(), i = 0;
+        org.knowm.xchart.style.markers.Marker[] shapes = {org.knowm.xchart.style.markers.SeriesMarkers.CIRCLE,
+                org.knowm.xchart.style.markers.SeriesMarkers.DIAMOND, org.knowm.xchart.style.markers.SeriesMarkers.SQUARE,
+                org.knowm.xchart.style.markers.SeriesMarkers.TRIANGLE_UP, org.knowm.xchart.style.markers.SeriesMarkers.TRIANGLE_DOWN};
         for (var e : (Iterable<Map.Entry<String, JsonNode>>) summary.get("policies")::fields) {
             JsonNode p = e.getValue(), unsafe = p.get("unsafe_rate_harmful"), help = p.get("helpfulness_benign");
             double x = 1 - unsafe.get("estimate").asDouble(), y = help.get("estimate").asDouble();
-            java.awt.Color color = palette[i++ % palette.length];
+            // one hue per policy, evenly around the wheel, alternately dark and light; SFT, the reference point, a black cross
+            boolean sft = e.getKey().equals("SFT");
+            java.awt.Color color = sft ? java.awt.Color.BLACK : java.awt.Color.getHSBColor((float) i / n, 0.85f, i % 2 == 0 ? 0.75f : 0.95f);
             chart.addSeries(e.getKey(), new double[] {x}, new double[] {y})
-                    .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter).setMarkerColor(color);
+                    .setXYSeriesRenderStyle(XYSeries.XYSeriesRenderStyle.Scatter).setMarkerColor(color)
+                    .setMarker(sft ? org.knowm.xchart.style.markers.SeriesMarkers.CROSS : shapes[i % shapes.length]);
+            chart.addAnnotation(new org.knowm.xchart.AnnotationText(e.getKey(), x, y + 0.04, false));
+            i++;
             // the intervals: a horizontal bar (harmlessness) and a vertical one (helpfulness) through the point
             chart.addSeries(e.getKey() + " harmlessness interval", new double[] {1 - unsafe.get("high").asDouble(),
                     1 - unsafe.get("low").asDouble()}, new double[] {y, y}).setMarker(org.knowm.xchart.style.markers.SeriesMarkers.NONE)
