@@ -22,8 +22,16 @@ public final class Runs {
      * faint in the same colour.
      */
     public static XYChart curve(Path runDir, String title, String... metrics) {
-        XYChart chart = Charts.line(title, "step", String.join(", ", metrics), Map.of());
+        XYChart chart = stepChart(title, "step", String.join(", ", metrics));
         smoothed(chart, series(read(runDir), runDir, List.of(metrics)), 0);
+        return chart;
+    }
+
+    /** An empty line chart against optimizer steps: whole numbers without separators, ticks far enough apart to read. */
+    private static XYChart stepChart(String title, String xLabel, String yLabel) {
+        XYChart chart = Charts.line(title, xLabel, yLabel, Map.of());
+        chart.getStyler().setXAxisDecimalPattern("#0");
+        chart.getStyler().setXAxisTickMarkSpacingHint(90);
         return chart;
     }
 
@@ -61,7 +69,7 @@ public final class Runs {
      */
     public static XYChart curves(Path runDir, String title, List<String> leftAxis, List<String> rightAxis) {
         List<Map<String, Double>> rows = read(runDir);
-        XYChart chart = Charts.line(title, "step", String.join(", ", leftAxis), Map.of());
+        XYChart chart = stepChart(title, "step", String.join(", ", leftAxis));
         smoothed(chart, series(rows, runDir, leftAxis), 0);
         smoothed(chart, series(rows, runDir, rightAxis), 1);
         chart.setYAxisGroupTitle(1, String.join(", ", rightAxis));
@@ -71,10 +79,10 @@ public final class Runs {
 
     /**
      * The episode cost (left axis) and lambda (right axis) of PPO-Lagrangian's rounds one after another on one step axis,
-     * each round's threshold dashed over its own steps: the paper's view of the multiplier across rounds.
+     * each round's threshold (d1, d2, ...) dashed over its own steps: the paper's view of the multiplier across rounds.
      */
     public static XYChart rounds(String title, List<Path> runDirs, List<Double> thresholds) {
-        XYChart chart = Charts.line(title, "rl step, rounds one after another", "episode cost", Map.of());
+        XYChart chart = stepChart(title, "rl step, rounds one after another", "episode cost");
         double offset = 0;
         for (int k = 0; k < runDirs.size(); k++) {
             Map<String, double[][]> s = series(read(runDirs.get(k)), runDirs.get(k), List.of("train/episode_cost", "train/lambda"));
@@ -96,7 +104,7 @@ public final class Runs {
             l.setYAxisGroup(1);
             l.setShowInLegend(k == 0);
             if (k == 0) l.setLabel("lambda (right)");
-            var d = chart.addSeries(String.format(java.util.Locale.ROOT, "threshold %.2f, %s", thresholds.get(k), round),
+            var d = chart.addSeries(String.format(java.util.Locale.ROOT, "d%d = %.2f", k + 1, thresholds.get(k)),
                     new double[] {first, last}, new double[] {thresholds.get(k), thresholds.get(k)});
             d.setLineStyle(org.knowm.xchart.style.lines.SeriesLines.DASH_DASH);
             d.setLineColor(java.awt.Color.DARK_GRAY);
