@@ -118,8 +118,9 @@ public final class Charts {
         List<String> categories = new ArrayList<>(series.values().stream().flatMap(m -> m.keySet().stream())
                 .collect(java.util.stream.Collectors.toCollection(java.util.LinkedHashSet::new)));
         // a few groups leave room for long series names below the plot; many groups need the height for their labels
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideS);
-        chart.getStyler().setLegendLayout(Styler.LegendLayout.Horizontal);
+        // outside the plot: a row below for a few series, a column to the right for more
+        chart.getStyler().setLegendPosition(series.size() > 4 ? Styler.LegendPosition.OutsideE : Styler.LegendPosition.OutsideS);
+        chart.getStyler().setLegendLayout(series.size() > 4 ? Styler.LegendLayout.Vertical : Styler.LegendLayout.Horizontal);
         if (categories.size() > 4) chart.getStyler().setXAxisLabelRotation(45);
         series.forEach((name, values) -> chart.addSeries(name, categories,
                 categories.stream().map(c -> (Number) values.get(c)).toList()));

@@ -60,7 +60,8 @@ import saferlhf.util.JsonFiles;
  * share of the cores, with results bit-identical to running them one after another. A stage whose output is complete is
  * skipped, so an interrupted reproduction resumes where it stopped.
  *
- * @param preset    {@code quick} (CI, minutes) or {@code full}
+ * @param preset    {@code quick} (CI and the notebooks, minutes: from the shipped SFT, reward and cost models,
+ *                  {@link #startsFromShippedModels}) or {@code full}
  * @param outputDir the reproduction's folder
  * @param seed      the seed of every stage
  * @param settings  {@code KIND.key=value} overrides of the presets, KIND one of {@link #KINDS}: {@code sft}, {@code rm},
@@ -167,8 +168,10 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
      * Every stage's config, with every path fixed in advance, and the graph of stages: what the notebooks read, so that
      * each of them shows this reproduction's own runs.
      *
-     * @param ppo    the RLHF baseline
-     * @param rounds PPO-Lagrangian's rounds; round 1's {@code ppo()} is {@code lagrangian}
+     * @param ppo        the RLHF baseline
+     * @param lagrangian PPO-Lagrangian as the preset and the settings make it, with this run's models; each round runs it
+     *                   in a folder of its own ({@code rounds().get(0).ppo()} is round 1's)
+     * @param rounds     PPO-Lagrangian's rounds
      */
     public record Plan(Path out, SftConfig sft, ScoreModelConfig rm, ScoreModelConfig cm, PpoConfig ppo, PpoConfig lagrangian,
                        List<Rounds.Plan> rounds, List<Policy> policies, StageGraph graph) {
