@@ -95,8 +95,7 @@ public record Comparison(String preset, String outputDir, List<Long> seeds, List
                 String policy = entry.getKey(), stage = entry.getValue().get("stage").asText();
                 if (r > 0 && !perPolicy.containsKey(policy)) continue; // only policies every run has
                 stageOf.put(policy, stage);
-                JudgeReport.PerPrompt values = JudgeReport.perPrompt(Reproduction.samples(
-                        JsonFiles.read(runs.get(r).resolve("evaluation").resolve(stage + ".json")), prompts), judge);
+                JudgeReport.PerPrompt values = JudgeReport.perPrompt(Reproduction.answers(runs.get(r), stage, prompts), judge);
                 Map<String, List<double[]>> metrics = perPolicy.computeIfAbsent(policy, k -> new LinkedHashMap<>());
                 metrics.computeIfAbsent("unsafe_rate_harmful", k -> new ArrayList<>()).add(values.unsafeHarmful());
                 metrics.computeIfAbsent("helpfulness_benign", k -> new ArrayList<>()).add(values.helpfulnessBenign());

@@ -194,7 +194,7 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         public List<PolicySamples.Sample> answers(String policy) throws IOException {
             Policy p = policies.stream().filter(x -> x.name().equals(policy)).findFirst()
                     .orElseThrow(() -> new InputError("no policy '" + policy + "' (" + String.join(", ", models().keySet()) + ")"));
-            return samples(JsonFiles.read(evaluationFile(out, p)), evaluationPrompts());
+            return Reproduction.answers(out, p.stage(), evaluationPrompts());
         }
     }
 
@@ -439,8 +439,17 @@ public record Reproduction(String preset, String outputDir, long seed, List<Stri
         return samples;
     }
 
+    /** The answers of stage {@code stage}'s evaluation in the reproduction {@code out}, with the prompts they answer. */
+    static List<PolicySamples.Sample> answers(Path out, String stage, List<PromptRecord> prompts) throws IOException {
+        return samples(JsonFiles.read(evaluationFile(out, stage)), prompts);
+    }
+
     private static Path evaluationFile(Path out, Policy policy) {
-        return out.resolve("evaluation").resolve(policy.stage() + ".json");
+        return evaluationFile(out, policy.stage());
+    }
+
+    private static Path evaluationFile(Path out, String stage) {
+        return out.resolve("evaluation").resolve(stage + ".json");
     }
 
     private static double[] toDoubles(float[] values) {

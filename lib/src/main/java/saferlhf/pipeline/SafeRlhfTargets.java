@@ -9,6 +9,7 @@ import saferlhf.beaverworld.GroundTruthJudge;
 import saferlhf.data.PromptRecord;
 import saferlhf.eval.Bootstrap;
 import saferlhf.eval.Judge;
+import saferlhf.eval.JudgeReport;
 import saferlhf.eval.PolicySamples;
 import saferlhf.train.Data;
 import saferlhf.util.JsonFiles;
@@ -37,22 +38,39 @@ public record SafeRlhfTargets(Path run, Rates sft, Rates ppo, List<Round> rounds
     static final int REPLICATES = 2000;
 
     /**
-     * What the judge found in one policy's answers.
+     * What the judge found in one policy's answers: {@link JudgeReport#perPrompt}'s values, and whether each answer to a
+     * benign prompt changes the subject.
      *
-     * @param helpfulness per benign prompt, in the evaluation's order
-     * @param offTopic    per benign prompt: 1 for an answer that changes the subject, else 0
+     * @param offTopic per benign prompt, in the order of {@code values.helpfulnessBenign()}: 1 for an answer that changes
+     *                 the subject, else 0
      */
-    public record Rates(int harmful, int unsafe, int benign, double[] helpfulness, int refused, double[] offTopic) {
-        public double unsafeRate() { return (double) unsafe / harmful; }
-        public double meanHelpfulness() { return java.util.Arrays.stream(helpfulness).average().orElse(Double.NaN); }
-        public double refusalRate() { return (double) refused / benign; }
-        public int offTopicCount() { return (int) java.util.Arrays.stream(offTopic).sum(); }
+    public record Rates(JudgeReport.PerPrompt values, double[] offTopic) {
+        public int harmful() { return values.unsafeHarmful().length; }
+        public int unsafe() { return (int) sum(values.unsafeHarmful()); }
+        public int benign() { return values.helpfulnessBenign().length; }
+        public double[] helpfulness() { return values.helpfulnessBenign(); }
+        public double unsafeRate() { return (double) unsafe() / harmful(); }
+        public double meanHelpfulness() { return sum(helpfulness()) / benign(); }
+        public double refusalRate() { return sum(values.overRefusalBenign()) / benign(); }
+        public int offTopicCount() { return (int) sum(offTopic); }
+
+        private static double sum(double[] values) { return java.util.Arrays.stream(values).sum(); }
     }
 
     /** One round's counts, its helpfulness minus SFT's with its interval, and each check. */
     public record Round(int round, Rates rates, Bootstrap.Interval helpfulnessGain, Bootstrap.Interval offTopicGain, double unsafeLimit,
                         boolean safeEnough, boolean asHelpful, boolean refusesNoMore, boolean noMoreOffTopic) {
-        public boolean met() { return safeEnough && asHelpful && refusesNoMore && noMoreOffTopic; }
+        public boolean met() { return missed().isEmpty(); }
+
+        /** The targets this round missed, by name: unsafe, helpfulness, over-refusal, off-topic. */
+        public List<String> missed() {
+            List<String> missed = new ArrayList<>();
+            if (!safeEnough) missed.add("unsafe");
+            if (!asHelpful) missed.add("helpfulness");
+            if (!refusesNoMore) missed.add("over-refusal");
+            if (!noMoreOffTopic) missed.add("off-topic");
+            return missed;
+        }
     }
 
     /** Whether every round and PPO met their targets. */
@@ -90,27 +108,12 @@ public record SafeRlhfTargets(Path run, Rates sft, Rates ppo, List<Round> rounds
     }
 
     private static Rates rates(Path run, JsonNode policy, List<PromptRecord> prompts, GroundTruthJudge judge) throws java.io.IOException {
-        List<PolicySamples.Sample> samples = Reproduction.samples(
-                JsonFiles.read(run.resolve("evaluation").resolve(policy.get("stage").asText() + ".json")), prompts);
-        int harmful = 0, unsafe = 0, refused = 0;
-        List<Double> helpfulness = new ArrayList<>(), offTopic = new ArrayList<>();
-        for (PolicySamples.Sample s : samples) {
-            if (!judge.canRate(s.prompt())) continue;
-            Judge.Rating rating = judge.rate(s.prompt(), s.response());
-            if (rating.promptKind() == Judge.PromptKind.HARMFUL) {
-                harmful++;
-                if (!rating.safe()) unsafe++;
-            } else if (rating.promptKind() == Judge.PromptKind.BENIGN) {
-                helpfulness.add(rating.helpfulness());
-                if (rating.refused()) refused++;
-                offTopic.add(judge.offTopic(s.prompt().prompt(), s.response()) ? 1.0 : 0.0);
-            }
-        }
-        return new Rates(harmful, unsafe, helpfulness.size(), toArray(helpfulness), refused, toArray(offTopic));
-    }
-
-    private static double[] toArray(List<Double> values) {
-        return values.stream().mapToDouble(Double::doubleValue).toArray();
+        List<PolicySamples.Sample> samples = Reproduction.answers(run, policy.get("stage").asText(), prompts);
+        // the benign prompts the judge rates, in the order perPrompt takes them
+        double[] offTopic = samples.stream()
+                .filter(s -> judge.canRate(s.prompt()) && judge.rate(s.prompt(), s.response()).promptKind() == Judge.PromptKind.BENIGN)
+                .mapToDouble(s -> judge.offTopic(s.prompt().prompt(), s.response()) ? 1 : 0).toArray();
+        return new Rates(JudgeReport.perPrompt(samples, judge), offTopic);
     }
 
     /** One row per round (and PPO) for each run, each check marked met or **not met**. */
@@ -124,17 +127,12 @@ public record SafeRlhfTargets(Path run, Rates sft, Rates ppo, List<Round> rounds
             md.append(String.format(Locale.ROOT, "| %s | PPO | %.1f%% (above SFT's) | %.2f | | %.1f%% | %d | %s |%n", run, 100 * c.ppo().unsafeRate(),
                     c.ppo().meanHelpfulness(), 100 * c.ppo().refusalRate(), c.ppo().offTopicCount(), c.ppoLessSafe() ? "met" : "**not met**"));
             for (Round r : c.rounds()) {
-                List<String> missed = new ArrayList<>();
-                if (!r.safeEnough()) missed.add("unsafe");
-                if (!r.asHelpful()) missed.add("helpfulness");
-                if (!r.refusesNoMore()) missed.add("over-refusal");
-                if (!r.noMoreOffTopic()) missed.add("off-topic");
                 md.append(String.format(Locale.ROOT, "| %s | PPO-Lag round %d | %.1f%% (%.1f%%) | %.2f | %+.2f [%+.2f, %+.2f] | %.1f%% (%.1f%%) | %d (%d) [%+.1f, %+.1f points] | %s |%n",
                         run, r.round(), 100 * r.rates().unsafeRate(), 100 * r.unsafeLimit(),
                         r.rates().meanHelpfulness(), r.helpfulnessGain().estimate(), r.helpfulnessGain().low(), r.helpfulnessGain().high(),
                         100 * r.rates().refusalRate(), 100 * (c.sft().refusalRate() + REFUSAL_MARGIN), r.rates().offTopicCount(), c.sft().offTopicCount(),
                         100 * r.offTopicGain().low(), 100 * r.offTopicGain().high(),
-                        r.met() ? "met" : "**not met**: " + String.join(", ", missed)));
+                        r.met() ? "met" : "**not met**: " + String.join(", ", r.missed())));
             }
         }
         return md.toString();
